@@ -1,0 +1,7 @@
+"""Deal Brain's CPU analytics as pure functions on pandas DataFrames: no Dagster, no database.
+
+- `validation`: reading loosely typed scores and prices, and what makes a CPU's data invalid.
+- `price_targets`: great / good / fair from the mean and spread of each CPU's active listings.
+- `performance`: dollars per benchmark point, the percentile among peers, and the rating.
+- `invariants`: what must hold of the outputs (the asset checks count the rows that break them).
+"""

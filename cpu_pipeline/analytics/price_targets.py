@@ -1,0 +1,79 @@
+"""Price targets: Deal Brain's great / good / fair prices for each CPU.
+
+P is the set of adjusted prices of a CPU's listings with status `active` whose adjusted price is a
+positive number; the list price is never used. With n = |P| >= 2, mean and sample standard
+deviation sd (divisor n - 1):
+    good = round(mean, 2), great = round(max(mean - sd, 0), 2), fair = round(mean + sd, 2),
+    stddev = round(sd, 2); confidence `high` for n >= 10, `medium` for 5..9, `low` for 2..4.
+With n < 2 the targets are NULL and the confidence `insufficient`.
+"""
+
+import numpy as np
+import pandas as pd
+
+from cpu_pipeline.analytics.rounding import round_floats, round_ratio
+from cpu_pipeline.analytics.validation import parse_numbers
+
+CONFIDENCE_BY_MIN_SAMPLE = (("high", 10), ("medium", 5), ("low", 2))
+
+
+def confidence(sample_size: pd.Series) -> pd.Series:
+    conditions = [sample_size >= minimum for _, minimum in CONFIDENCE_BY_MIN_SAMPLE]
+    labels = [label for label, _ in CONFIDENCE_BY_MIN_SAMPLE]
+    return pd.Series(np.select(conditions, labels, "insufficient"), index=sample_size.index)
+
+
+def price_targets(cpus: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
+    """One row per CPU in `cpus` (`id`), from `listings` (`id`, `cpu_id`, `status`, `adjusted_price_usd`).
+
+    Columns: `cpu_id`, `sample_size`, `total_cents` (the sum of P in cents), `mean_price`
+    (unrounded, NaN without prices), the four
+    `price_target_*` values, `price_target_confidence`, and `price_error`: why the CPU's listings
+    make it an error (an active listing whose adjusted price is not a finite number), else None.
+    """
+    cpu_ids = cpus["id"].to_numpy()
+    position = pd.Index(cpu_ids).get_indexer(pd.to_numeric(listings["cpu_id"], errors="coerce"))
+    prices, invalid = parse_numbers(listings["adjusted_price_usd"])
+    active = (listings["status"] == "active").to_numpy() & (position >= 0)
+
+    usable = active & (prices.to_numpy() > 0)
+    # Prices are numeric(10,2): whole cents, summed exactly (below 2**53 cents a CPU), keep the mean
+    # a true ratio until its one rounding.
+    cents = np.rint(prices.to_numpy()[usable] * 100)
+    at = position[usable]
+    n = np.bincount(at, minlength=len(cpus))
+    total_cents = np.bincount(at, weights=cents, minlength=len(cpus))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_cents = total_cents / n
+        squares = np.bincount(at, weights=(cents - mean_cents[at]) ** 2, minlength=len(cpus))
+        sd = np.sqrt(squares / (n - 1)) / 100
+    mean = total_cents / (100 * n)
+    enough = n >= 2
+    frame = pd.DataFrame(
+        {
+            "cpu_id": cpu_ids,
+            "sample_size": n,
+            "total_cents": total_cents,
+            "mean_price": mean,
+            "price_target_good": round_ratio(np.where(enough, total_cents, np.nan), 100 * n, 2),
+            "price_target_great": round_floats(np.where(enough, np.maximum(mean - sd, 0), np.nan), 2),
+            "price_target_fair": round_floats(np.where(enough, mean + sd, np.nan), 2),
+            "price_target_stddev": round_floats(np.where(enough, sd, np.nan), 2),
+        }
+    )
+    frame["price_target_confidence"] = confidence(frame["sample_size"])
+    frame["price_error"] = _price_errors(listings, invalid.to_numpy() & active, position, len(cpus))
+    return frame
+
+
+def _price_errors(listings: pd.DataFrame, bad: np.ndarray, position: np.ndarray, cpu_count: int) -> list:
+    """Per CPU: a message naming its first active listing with a non-finite price, and how many it has."""
+    errors: list = [None] * cpu_count
+    bad_listings = listings.loc[bad, ["id", "adjusted_price_usd"]].assign(at=position[bad])
+    for at, group in bad_listings.groupby("at", sort=False):
+        first = group.iloc[0]
+        errors[at] = (
+            f"{len(group)} active listing(s) with an adjusted price that is not a finite number"
+            f" (listing {first['id']}: {first['adjusted_price_usd']!r})"
+        )
+    return errors

@@ -1,0 +1,44 @@
+"""Reading loosely typed values, and the per-CPU errors they cause.
+
+A loosely typed store (SQLite) lets text into numeric columns, and PostgreSQL's numeric accepts
+'NaN'. Text that reads as a finite number counts as that number; anything else that is present
+but not a finite number is invalid. Missing data (NULL) is never an error.
+"""
+
+import numpy as np
+import pandas as pd
+
+SCORE_COLUMNS = ("cpu_mark_multi", "cpu_mark_single")
+
+
+def parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The values as floats (NaN where missing or invalid), and a mask of the invalid ones.
+
+    In a float column NaN can only mean NULL: SQLite stores NaN as NULL, and the PostgreSQL loader
+    keeps a numeric 'NaN' as text, which makes the column an object column.
+    """
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        values = raw.astype("float64")
+        return values, pd.Series(np.isinf(values.to_numpy()), index=raw.index)
+    missing = raw.isna() | raw.map(lambda value: isinstance(value, str) and value.strip() == "")
+    values = pd.to_numeric(raw.where(~missing), errors="coerce").astype("float64")
+    invalid = ~missing & ~np.isfinite(values)
+    return values.where(~invalid), invalid
+
+
+def parse_scores(cpus: pd.DataFrame) -> pd.DataFrame:
+    """Per CPU (indexed like `cpus`): both scores as floats (NaN when missing) and `score_error`.
+
+    A score is invalid when present and not a whole, finite, non-negative number; zero and NULL
+    are missing data, not errors.
+    """
+    parsed = pd.DataFrame(index=cpus.index)
+    reasons = pd.Series([[] for _ in range(len(cpus))], index=cpus.index, dtype=object)
+    for column in SCORE_COLUMNS:
+        values, invalid = parse_numbers(cpus[column])
+        invalid |= values.notna() & ((values < 0) | (values % 1 != 0))
+        for index in invalid[invalid].index:
+            reasons[index].append(f"{column} is not a whole non-negative number: {cpus.at[index, column]!r}")
+        parsed[column] = values.where(~invalid)
+    parsed["score_error"] = reasons.map(lambda found: "; ".join(found) or None)
+    return parsed

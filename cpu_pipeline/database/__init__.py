@@ -1,0 +1,1 @@
+"""Deal Brain's application database: its schema, the demo catalogue, and the pipeline's reads and writes."""

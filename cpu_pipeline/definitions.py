@@ -1,0 +1,15 @@
+"""The code location: `dagster dev -m cpu_pipeline.definitions`, or `dg dev` from the repository root."""
+
+import dagster as dg
+
+from cpu_pipeline.defs import assets
+from cpu_pipeline.defs.jobs import recalculate_cpu_metrics
+from cpu_pipeline.defs.resources import app_database
+from cpu_pipeline.defs.schedules import recalculate_cpu_metrics_nightly
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules([assets]),
+    jobs=[recalculate_cpu_metrics],
+    schedules=[recalculate_cpu_metrics_nightly],
+    resources={"app_database": app_database()},
+)

@@ -1,0 +1,124 @@
+"""The five assets: load `cpus` and `listings`, derive the price targets and the performance
+metrics with `cpu_pipeline.analytics`, and write them back into the `cpu` table (`cpu_analytics`).
+
+Logs carry the seed task's event names (`cpu_metrics.recalc.*`) and the run id, so the existing
+log alerts of Deal Brain keep working.
+"""
+
+from datetime import datetime, timezone
+
+import dagster as dg
+import pandas as pd
+
+from cpu_pipeline.analytics import cpu_analytics as summary
+from cpu_pipeline.analytics.performance import performance_metrics
+from cpu_pipeline.analytics.price_targets import price_targets
+from cpu_pipeline.defs import checks
+from cpu_pipeline.defs.resources import AppDatabase, app_database_kind
+
+GROUP = "cpu_metrics"
+OWNERS = ["team:deal-brain"]
+KINDS = {"pandas", app_database_kind()}
+PREVIEW_ROWS = 10
+
+
+def _markdown(frame: pd.DataFrame) -> dg.MetadataValue:
+    return dg.MetadataValue.md(frame.to_markdown(index=False) if len(frame) else "_none_")
+
+
+@dg.asset(group_name=GROUP, kinds=KINDS, owners=OWNERS,
+          description="Deal Brain's CPU catalogue: id, name, manufacturer and both PassMark scores, as stored.")
+def cpus(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
+    context.log.info(f"cpu_metrics.recalc.start run_id={context.run_id} database={app_database.display_url}")
+    frame = app_database.load_cpus()
+    return dg.MaterializeResult(value=frame, metadata={"dagster/row_count": len(frame)})
+
+
+@dg.asset(group_name=GROUP, kinds=KINDS, owners=OWNERS,
+          description="Every listing's CPU, status and adjusted price, as stored (the list price is never used).")
+def listings(app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
+    frame = app_database.load_listings()
+    return dg.MaterializeResult(
+        value=frame,
+        metadata={"dagster/row_count": len(frame), "active_listings": int((frame["status"] == "active").sum())},
+    )
+
+
+@dg.asset(group_name=GROUP, kinds={"pandas"}, owners=OWNERS, check_specs=checks.PRICE_TARGET_CHECKS,
+          description="Per CPU: great / good / fair prices from the mean and sample standard deviation of its "
+                      "active listings' positive adjusted prices, with the sample size and a confidence.")
+def cpu_price_targets(cpus: pd.DataFrame, listings: pd.DataFrame):  # checks make several outputs: no annotation
+    frame = price_targets(cpus, listings)
+    confidence = frame["price_target_confidence"].value_counts()
+    return dg.MaterializeResult(
+        value=frame,
+        metadata={
+            "dagster/row_count": len(frame),
+            "cpus_with_targets": int((frame["sample_size"] >= 2).sum()),
+            "cpus_insufficient": int(confidence.get("insufficient", 0)),
+            **{f"confidence_{label}": int(confidence.get(label, 0)) for label in ("high", "medium", "low")},
+            "cpus_with_invalid_prices": int(frame["price_error"].notna().sum()),
+        },
+        check_results=checks.price_target_results(frame),
+    )
+
+
+@dg.asset(group_name=GROUP, kinds={"pandas"}, owners=OWNERS, check_specs=checks.PERFORMANCE_CHECKS,
+          description="Per CPU: dollars per single- and multi-thread PassMark point, the percentile of its value "
+                      "among its peers and a rating; and every CPU's errors, gated by the error rate.")
+def cpu_performance_metrics(
+    context: dg.AssetExecutionContext, config: checks.ErrorRateGate, cpus: pd.DataFrame, cpu_price_targets: pd.DataFrame
+):  # checks make several outputs: no annotation
+    frame = performance_metrics(cpus, cpu_price_targets)
+    error_rate = summary.error_rate(frame)
+    errors = summary.errors(frame)
+    if error_rate > config.warn_above:
+        context.log.error(
+            f"cpu_metrics.recalc.high_error_rate run_id={context.run_id} error_rate={error_rate:.4f} "
+            f"errors={len(errors)} total={len(frame)} fail_above={config.fail_above}"
+        )
+    return dg.MaterializeResult(
+        value=frame,
+        metadata={
+            "dagster/row_count": len(frame),
+            "cpus_valued": int(frame["dollar_per_mark_multi"].notna().sum()),
+            "cpus_in_error": len(errors),
+            "error_rate": error_rate,
+            "best_value": _markdown(summary.best_value(frame, PREVIEW_ROWS)),
+            "errors": _markdown(errors.head(PREVIEW_ROWS * 2)),
+        },
+        check_results=checks.performance_results(frame, error_rate, config),
+    )
+
+
+@dg.asset(group_name=GROUP, kinds={"pandas", app_database_kind()}, owners=OWNERS, check_specs=checks.WRITE_BACK_CHECKS,
+          description="The price targets and performance metrics written back into Deal Brain's `cpu` table, "
+                      "in one transaction. CPUs in error keep their previous values.")
+def cpu_analytics(
+    context: dg.AssetExecutionContext,
+    app_database: AppDatabase,
+    cpu_price_targets: pd.DataFrame,
+    cpu_performance_metrics: pd.DataFrame,
+):
+    rows = summary.analytics_rows(cpu_price_targets, cpu_performance_metrics)
+    written = app_database.write_analytics(rows, datetime.now(timezone.utc).replace(tzinfo=None))
+    total = len(cpu_performance_metrics)
+    in_error = int(cpu_performance_metrics["error"].notna().sum())
+    context.log.info(
+        f"cpu_metrics.recalc.complete run_id={context.run_id} total={total} success={written} errors={in_error}"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "database": app_database.display_url,
+            "cpus_total": total,
+            "cpus_written": written,
+            "cpus_with_targets": int((rows["price_target_sample_size"] >= 2).sum()),
+            "cpus_insufficient": int((rows["price_target_confidence"] == "insufficient").sum()),
+            "cpus_valued": int(rows["dollar_per_mark_multi"].notna().sum()),
+            "cpus_in_error": in_error,
+            "error_rate": summary.error_rate(cpu_performance_metrics),
+            "best_value": _markdown(summary.best_value(cpu_performance_metrics, PREVIEW_ROWS)),
+            "errors": _markdown(summary.errors(cpu_performance_metrics).head(PREVIEW_ROWS * 2)),
+        },
+        check_results=checks.write_back_results(total, written, in_error),
+    )

@@ -1,0 +1,69 @@
+"""The application database as a Dagster resource, picked by one environment variable.
+
+`DATABASE_URL` set: Deal Brain's database at that SQLAlchemy URL, configured through `EnvVar` so
+the URL (and its password) never lands in the run's config. Unset: the embedded SQLite file in the
+project's data folder, filled with the demo catalogue on first use.
+"""
+
+import os
+from datetime import datetime
+
+import dagster as dg
+import pandas as pd
+import sqlalchemy as sa
+from pydantic import PrivateAttr
+
+from cpu_pipeline.database import demo_catalogue, io
+from cpu_pipeline.database.engine import backend, embedded_database_url, make_engine, masked
+
+
+class AppDatabase(dg.ConfigurableResource):
+    """Deal Brain's application database: its `cpu` and `listing` tables."""
+
+    url: str
+    fill_with_demo_when_empty: bool = False
+
+    _engine: sa.Engine | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._engine = make_engine(self.url)
+        if self.fill_with_demo_when_empty and demo_catalogue.fill_if_empty(self._engine):
+            context.log.info(f"Filled the embedded database {self.display_url} with the demo catalogue")
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    @property
+    def display_url(self) -> str:
+        return masked(self.url)
+
+    @property
+    def engine(self) -> sa.Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.url)
+        return self._engine
+
+    def load_cpus(self) -> pd.DataFrame:
+        return io.load_cpus(self.engine)
+
+    def load_listings(self) -> pd.DataFrame:
+        return io.load_listings(self.engine)
+
+    def write_analytics(self, rows: pd.DataFrame, updated_at: datetime) -> int:
+        return io.write_analytics(self.engine, rows, updated_at)
+
+
+def app_database_url() -> str:
+    return os.getenv("DATABASE_URL") or embedded_database_url()
+
+
+def app_database() -> AppDatabase:
+    if os.getenv("DATABASE_URL"):
+        return AppDatabase(url=dg.EnvVar("DATABASE_URL"))
+    return AppDatabase(url=embedded_database_url(), fill_with_demo_when_empty=True)
+
+
+def app_database_kind() -> str:
+    """The Dagster kind of the configured database: `postgres` or `sqlite`."""
+    return backend(app_database_url())
