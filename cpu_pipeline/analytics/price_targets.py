@@ -47,7 +47,7 @@ def price_targets(cpus: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
         mean_cents = total_cents / n
         squares = np.bincount(at, weights=(cents - mean_cents[at]) ** 2, minlength=len(cpus))
         sd = np.sqrt(squares / (n - 1)) / 100
-    mean = total_cents / (100 * n)
+        mean = total_cents / (100 * n)
     enough = n >= 2
     frame = pd.DataFrame(
         {
