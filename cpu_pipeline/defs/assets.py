@@ -29,7 +29,7 @@ def _markdown(frame: pd.DataFrame) -> dg.MetadataValue:
 @dg.asset(group_name=GROUP, kinds=KINDS, owners=OWNERS,
           description="Deal Brain's CPU catalogue: id, name, manufacturer and both PassMark scores, as stored.")
 def cpus(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
-    context.log.info(f"cpu_metrics.recalc.start run_id={context.run_id} database={app_database.display_url}")
+    context.log.info(f"cpu_metrics.recalc.start database={app_database.display_url}")
     frame = app_database.load_cpus()
     return dg.MaterializeResult(value=frame, metadata={"dagster/row_count": len(frame)})
 
@@ -74,7 +74,7 @@ def cpu_performance_metrics(
     errors = summary.errors(frame)
     if error_rate > config.warn_above:
         context.log.error(
-            f"cpu_metrics.recalc.high_error_rate run_id={context.run_id} error_rate={error_rate:.4f} "
+            f"cpu_metrics.recalc.high_error_rate error_rate={error_rate:.4f} "
             f"errors={len(errors)} total={len(frame)} fail_above={config.fail_above}"
         )
     return dg.MaterializeResult(
@@ -105,7 +105,7 @@ def cpu_analytics(
     total = len(cpu_performance_metrics)
     in_error = int(cpu_performance_metrics["error"].notna().sum())
     context.log.info(
-        f"cpu_metrics.recalc.complete run_id={context.run_id} total={total} success={written} errors={in_error}"
+        f"cpu_metrics.recalc.complete total={total} success={written} errors={in_error}"
     )
     return dg.MaterializeResult(
         metadata={

@@ -10,7 +10,7 @@ MAX_RUNTIME_SECONDS = int(os.getenv("CPU_PIPELINE_MAX_RUNTIME_SECONDS", "3600"))
 @dg.failure_hook
 def log_recalc_failed(context: dg.HookContext) -> None:
     error = context.op_exception
-    context.log.error(f"cpu_metrics.recalc.failed run_id={context.run_id} step={context.step_key} error={error!r}")
+    context.log.error(f"cpu_metrics.recalc.failed step={context.step_key} error={error!r}")
 
 
 recalculate_cpu_metrics = dg.define_asset_job(

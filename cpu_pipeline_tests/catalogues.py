@@ -1,0 +1,40 @@
+"""Small hand-made catalogues written into a test database, and the `cpu` table read back."""
+
+import pandas as pd
+import sqlalchemy as sa
+
+from cpu_pipeline.database.schema import create_missing_tables
+
+WORKED_HIGH = [350, 360, 340, 355, 365, 345, 370, 330, 375, 338]
+WORKED_MEDIUM = [400, 410, 390, 405, 395, 415, 385]
+
+
+def cpu(cpu_id: int, multi=10_000, single=2_000, **values) -> dict:
+    return {"id": cpu_id, "name": f"Test CPU {cpu_id}", "manufacturer": "Intel",
+            "cpu_mark_multi": multi, "cpu_mark_single": single, **values}
+
+
+def listings_for(cpu_id, prices, status="active", first_id=None) -> list[dict]:
+    first_id = first_id if first_id is not None else cpu_id * 1000
+    return [{"id": first_id + offset, "cpu_id": cpu_id, "status": status, "price_usd": None, "adjusted_price_usd": price}
+            for offset, price in enumerate(prices)]
+
+
+def write(url: str, cpus: list[dict], listings: list[dict]) -> None:
+    """Insert the rows as given, through plain SQL so that a loose store keeps text as text."""
+    engine = sa.create_engine(url)
+    create_missing_tables(engine)
+    with engine.begin() as connection:
+        for table, rows in (("cpu", cpus), ("listing", listings)):
+            for row in rows:
+                columns = ", ".join(row)
+                connection.execute(sa.text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + c for c in row)})"), row)
+    engine.dispose()
+
+
+def cpu_table(url: str) -> pd.DataFrame:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        frame = pd.read_sql_query(sa.text("SELECT * FROM cpu ORDER BY id"), connection).set_index("id")
+    engine.dispose()
+    return frame

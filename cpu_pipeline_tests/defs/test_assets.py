@@ -1,0 +1,169 @@
+import dagster as dg
+import pandas as pd
+import pytest
+
+from cpu_pipeline.defs import assets, checks
+from cpu_pipeline.defs.resources import AppDatabase
+from cpu_pipeline_tests import catalogues
+from cpu_pipeline_tests.catalogues import WORKED_HIGH, WORKED_MEDIUM, cpu, listings_for
+
+ALL_ASSETS = [assets.cpus, assets.listings, assets.cpu_price_targets, assets.cpu_performance_metrics, assets.cpu_analytics]
+
+
+def _materialize(url: str, run_config: dict | None = None) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        ALL_ASSETS,
+        resources={"app_database": AppDatabase(url=url)},
+        run_config=run_config,
+        raise_on_error=False,
+    )
+
+
+def _check(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:
+    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == name]
+    return evaluation
+
+
+def _healthy_catalogue(count: int) -> tuple[list[dict], list[dict]]:
+    cpus = [cpu(i, multi=5_000 + 100 * i, single=1_000 + 10 * i) for i in range(1, count + 1)]
+    listings = [row for i in range(1, count + 1) for row in listings_for(i, [100 + i, 120 + i, 140 + i])]
+    return cpus, listings
+
+
+def test_the_worked_cases_are_written_to_the_cent(sqlite_url):
+    catalogues.write(
+        sqlite_url,
+        [cpu(1), cpu(2, multi=8_000), cpu(3, multi=12_000, single=2_500), cpu(4, multi=None)],
+        listings_for(1, WORKED_HIGH) + listings_for(2, WORKED_MEDIUM) + listings_for(3, [500]) + listings_for(4, [250, 260]),
+    )
+    result = _materialize(sqlite_url)
+    assert result.success
+    table = catalogues.cpu_table(sqlite_url)
+    assert table.loc[1, ["price_target_good", "price_target_great", "price_target_fair", "price_target_stddev"]].tolist() == [
+        352.80, 338.02, 367.58, 14.78]
+    assert table.loc[1, "price_target_confidence"] == "high"
+    assert table.loc[2, ["price_target_good", "price_target_great", "price_target_fair", "price_target_stddev"]].tolist() == [
+        400.00, 389.20, 410.80, 10.80]
+    assert table.loc[2, "price_target_confidence"] == "medium"
+    # One listing: insufficient targets, but a performance value.
+    assert table.loc[3, "price_target_confidence"] == "insufficient"
+    assert table.loc[3, "price_target_sample_size"] == 1
+    assert table.loc[3, "dollar_per_mark_single"] == 0.2
+    assert table.loc[3, "dollar_per_mark_multi"] == round(500 / 12_000, 4)
+    # No multi-thread score: targets, but no performance value and no place among the peers.
+    assert table.loc[4, "price_target_good"] == 255.0
+    assert pd.isna(table.loc[4, "performance_value_percentile"])
+    # Peers: 1 (352.8/10000), 2 (400/8000), 3 (500/12000): strictly lower counts over 3 peers.
+    assert table["performance_value_percentile"].tolist()[:3] == [0.0, 66.7, 33.3]
+    assert table["performance_value_rating"].tolist()[:3] == ["excellent", "fair", "good"]
+    assert table["price_target_updated_at"].notna().all()
+    assert table["performance_metrics_updated_at"].notna().all()
+
+
+def test_metadata_reports_counts_error_rate_and_a_preview(sqlite_url):
+    catalogues.write(sqlite_url, *_healthy_catalogue(12))
+    result = _materialize(sqlite_url)
+    [written] = [m for m in result.asset_materializations_for_node("cpu_analytics")]
+    metadata = {key: value.value for key, value in written.metadata.items()}
+    assert metadata["cpus_total"] == 12
+    assert metadata["cpus_written"] == 12
+    assert metadata["cpus_in_error"] == 0
+    assert metadata["error_rate"] == 0.0
+    assert metadata["cpus_with_targets"] == 12
+    assert metadata["best_value"].count("| Test CPU") == 10
+    [loaded] = result.asset_materializations_for_node("listings")
+    assert loaded.metadata["dagster/row_count"].value == 36
+
+
+def test_values_that_can_no_longer_be_computed_are_overwritten(sqlite_url):
+    stale = {"price_target_good": 999.0, "price_target_great": 900.0, "price_target_fair": 1100.0,
+             "price_target_stddev": 99.0, "price_target_sample_size": 40, "price_target_confidence": "high",
+             "dollar_per_mark_single": 1.0, "dollar_per_mark_multi": 0.5, "performance_value_percentile": 10.0,
+             "performance_value_rating": "excellent"}
+    catalogues.write(sqlite_url, [cpu(1, **stale), cpu(2)], listings_for(2, [100, 110]) + listings_for(1, [50], status="archived"))
+    assert _materialize(sqlite_url).success
+    row = catalogues.cpu_table(sqlite_url).loc[1]
+    assert row["price_target_sample_size"] == 0
+    assert row["price_target_confidence"] == "insufficient"
+    assert row[["price_target_good", "price_target_great", "price_target_fair", "price_target_stddev",
+                "dollar_per_mark_single", "dollar_per_mark_multi", "performance_value_percentile",
+                "performance_value_rating"]].isna().all()
+
+
+def test_below_the_warning_threshold_the_gate_passes(sqlite_url):
+    catalogues.write(sqlite_url, *_healthy_catalogue(10))
+    result = _materialize(sqlite_url)
+    assert _check(result, checks.ERROR_RATE).passed
+
+
+def test_above_the_warning_threshold_the_gate_warns_and_the_write_back_goes_ahead(sqlite_url):
+    cpus, listings = _healthy_catalogue(20)
+    cpus[0].update(cpu_mark_multi=-5, price_target_good=123.45, price_target_sample_size=7)  # 1 of 20: 5%
+    catalogues.write(sqlite_url, cpus, listings)
+    result = _materialize(sqlite_url)
+    assert result.success
+    gate = _check(result, checks.ERROR_RATE)
+    assert not gate.passed
+    assert gate.severity == dg.AssetCheckSeverity.WARN
+    assert gate.metadata["error_rate"].value == 0.05
+    table = catalogues.cpu_table(sqlite_url)
+    # The CPU in error keeps its previous values; every other CPU is written.
+    assert table.loc[1, "price_target_good"] == 123.45
+    assert table.loc[1, "price_target_sample_size"] == 7
+    assert pd.isna(table.loc[1, "price_target_updated_at"])
+    assert table.loc[2:, "price_target_updated_at"].notna().all()
+    [performance] = result.asset_materializations_for_node("cpu_performance_metrics")
+    assert "Test CPU 1" in performance.metadata["errors"].value
+    assert "cpu_mark_multi" in performance.metadata["errors"].value
+
+
+def test_above_the_failure_threshold_nothing_is_written_and_the_run_fails(sqlite_url):
+    cpus, listings = _healthy_catalogue(10)
+    cpus[0]["cpu_mark_single"] = "fast"
+    cpus[1]["cpu_mark_multi"] = 12.5
+    listings[6]["adjusted_price_usd"] = "NaN"  # a listing of CPU 3: 3 of 10 CPUs in error
+    catalogues.write(sqlite_url, cpus, listings)
+    before = catalogues.cpu_table(sqlite_url)
+    result = _materialize(sqlite_url)
+    assert not result.success
+    gate = _check(result, checks.ERROR_RATE)
+    assert gate.severity == dg.AssetCheckSeverity.ERROR and not gate.passed
+    assert gate.metadata["cpus_in_error"].value == 3
+    assert result.asset_materializations_for_node("cpu_analytics") == []
+    pd.testing.assert_frame_equal(catalogues.cpu_table(sqlite_url), before)
+
+
+def test_the_thresholds_are_configurable(sqlite_url):
+    cpus, listings = _healthy_catalogue(10)
+    cpus[0]["cpu_mark_multi"] = -1
+    cpus[1]["cpu_mark_multi"] = -1
+    catalogues.write(sqlite_url, cpus, listings)
+    config = {"ops": {"cpu_performance_metrics": {"config": {"warn_above": 0.25, "fail_above": 0.5}}}}
+    result = _materialize(sqlite_url, run_config=config)
+    assert result.success
+    assert _check(result, checks.ERROR_RATE).passed
+    strict = {"ops": {"cpu_performance_metrics": {"config": {"warn_above": 0.0, "fail_above": 0.1}}}}
+    assert not _materialize(sqlite_url, run_config=strict).success
+
+
+def test_the_derivations_can_be_called_directly_with_frames():
+    cpus = pd.DataFrame([cpu(1), cpu(2, multi=-3)])
+    listings = pd.DataFrame(listings_for(1, WORKED_MEDIUM) + listings_for(2, [10, 20]))
+    targets = assets.cpu_price_targets(cpus=cpus, listings=listings)
+    assert targets.value.set_index("cpu_id").loc[1, "price_target_good"] == 400.0
+    assert all(check.passed for check in targets.check_results)
+    performance = assets.cpu_performance_metrics(
+        context=dg.build_asset_context(), config=checks.ErrorRateGate(), cpus=cpus, cpu_price_targets=targets.value)
+    gate = next(check for check in performance.check_results if check.check_name == checks.ERROR_RATE)
+    assert gate.metadata["error_rate"].value == 0.5 and gate.severity == dg.AssetCheckSeverity.ERROR
+
+
+@pytest.mark.parametrize("rate, severity", [(0.0, None), (0.02, None), (0.021, dg.AssetCheckSeverity.WARN),
+                                            (0.1, dg.AssetCheckSeverity.WARN), (0.11, dg.AssetCheckSeverity.ERROR)])
+def test_gate_boundaries(rate, severity):
+    performance = pd.DataFrame({"error": [None] * 10, "percentile_unrounded": [None] * 10,
+                                "performance_value_rating": [None] * 10})
+    gate = checks.performance_results(performance, rate, checks.ErrorRateGate())[0]
+    assert gate.passed == (severity is None)
+    if severity:
+        assert gate.severity == severity
