@@ -20,5 +20,6 @@ recalculate_cpu_metrics = dg.define_asset_job(
     # The steps run one after another anyway; one process saves each step's interpreter start.
     executor_def=dg.in_process_executor,
     hooks={log_recalc_failed},
-    tags={"dagster/max_runtime": MAX_RUNTIME_SECONDS},
+    # The instance's run coordinator lets one run with this tag key run at a time (dagster.yaml).
+    tags={"dagster/max_runtime": MAX_RUNTIME_SECONDS, "cpu_pipeline/recalculation": "cpu"},
 )
