@@ -2,12 +2,14 @@
 
     cpu-pipeline run                     # the job, on DATABASE_URL or the embedded default
     cpu-pipeline generate --cpus 5000 --listings 1000000 --replace
+    cpu-pipeline serve                   # webserver + daemon on the top-level dagster.yaml
 """
 
 import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 import dagster as dg
 
@@ -64,6 +66,16 @@ def generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def serve(args: argparse.Namespace) -> int:
+    from cpu_pipeline import service
+
+    try:
+        return service.serve(Path.cwd(), args.port)
+    except service.StackError as error:
+        print(f"serve: {error}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cpu-pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -75,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     generating.add_argument("--database-url", help="SQLAlchemy URL (default: $DATABASE_URL)")
     generating.add_argument("--replace", action="store_true", help="delete the rows already in cpu and listing first")
     generating.set_defaults(handler=generate)
+    serving = commands.add_parser("serve", help="run the Dagster webserver and daemon on the top-level dagster.yaml")
+    serving.add_argument("--port", type=int, default=int(os.getenv("DAGSTER_PORT", "3000")))
+    serving.set_defaults(handler=serve)
     args = parser.parse_args(argv)
     return args.handler(args)
 
