@@ -3,6 +3,7 @@
 import dagster as dg
 
 from cpu_pipeline.defs import assets
+from cpu_pipeline.defs.alerts import alert_on_error_rate_warning, alert_on_failed_run, alert_webhook
 from cpu_pipeline.defs.jobs import recalculate_cpu_metrics
 from cpu_pipeline.defs.resources import app_database
 from cpu_pipeline.defs.schedules import recalculate_cpu_metrics_nightly
@@ -11,5 +12,6 @@ defs = dg.Definitions(
     assets=dg.load_assets_from_modules([assets]),
     jobs=[recalculate_cpu_metrics],
     schedules=[recalculate_cpu_metrics_nightly],
-    resources={"app_database": app_database()},
+    sensors=[alert_on_failed_run, alert_on_error_rate_warning],
+    resources={"app_database": app_database(), "alert_webhook": alert_webhook()},
 )

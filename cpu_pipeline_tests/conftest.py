@@ -4,7 +4,11 @@ PostgreSQL tests use the real server at TEST_DATABASE_URL and never skip: a serv
 reached fails them, loudly.
 """
 
+import http.server
+import json
 import os
+import socket
+import threading
 import uuid
 
 import pytest
@@ -44,3 +48,33 @@ def dagster_home(tmp_path, monkeypatch) -> str:
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return str(home)
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append(json.loads(body))
+        self.send_response(self.server.status)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook():
+    """A local HTTP receiver for alerts: `.url`, `.received` (the JSON bodies), `.status` to answer."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    server.received, server.status = [], 200
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/secret-token"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

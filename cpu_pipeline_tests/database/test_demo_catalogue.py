@@ -1,0 +1,159 @@
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from cpu_pipeline.database import demo_catalogue, schema
+from cpu_pipeline.database.engine import make_engine
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    return demo_catalogue.generate_catalogue()
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url):
+    engine = make_engine(sqlite_url)
+    yield engine
+    engine.dispose()
+
+
+def _counts(engine):
+    with engine.connect() as conn:
+        return tuple(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() for table in ("cpu", "listing"))
+
+
+def test_same_seed_gives_identical_frames_and_another_seed_differs(catalogue):
+    cpus, listings = demo_catalogue.generate_catalogue(seed=42)
+    pd.testing.assert_frame_equal(cpus, catalogue[0])
+    pd.testing.assert_frame_equal(listings, catalogue[1])
+    other_cpus, other_listings = demo_catalogue.generate_catalogue(seed=7)
+    assert not other_cpus.equals(cpus)
+    assert not other_listings.equals(listings)
+
+
+def test_columns_and_types(catalogue):
+    cpus, listings = catalogue
+    assert list(cpus.columns) == demo_catalogue.CPU_COLUMNS
+    assert list(listings.columns) == demo_catalogue.LISTING_COLUMNS
+    assert cpus["id"].tolist() == list(range(1, 301))
+    assert listings["id"].tolist() == list(range(1, 5001))
+    assert cpus["cpu_mark_multi"].dtype == "Int64" and cpus["cpu_mark_single"].dtype == "Int64"
+    assert listings["cpu_id"].dtype == "Int64"
+    assert set(cpus["manufacturer"]) == {"Intel", "AMD"}
+    assert set(listings["status"]) == {"active", "archived", "pending"}
+    assert listings["cpu_id"].dropna().isin(cpus["id"]).all()
+
+
+def test_names_are_realistic_and_unique_at_any_size(catalogue):
+    names = catalogue[0]["name"]
+    assert names.str.match(r"(Intel|AMD) ").all()
+    for family in (r"Intel Core i\d-\d{4,5}", r"AMD Ryzen \d \d{4}", r"Intel (Celeron|Pentium|N\d)"):
+        assert names.str.match(family).any(), family
+    large = demo_catalogue.generate_catalogue(cpu_count=20_000, listing_count=0)[0]["name"]
+    assert large.is_unique
+    assert large.str.contains(" #").any()
+    assert {"Intel Core i5-12400", "Intel Core i7-1165G7", "AMD Ryzen 9 7940HS", "Intel N100"} <= set(large)
+
+
+def test_every_kind_of_mess_is_present_at_default_size(catalogue):
+    cpus, listings = catalogue
+    active = listings["status"] == "active"
+    adjusted = listings["adjusted_price_usd"]
+    assert 0.12 < (listings["status"] == "archived").mean() < 0.18
+    assert 0.05 < (listings["status"] == "pending").mean() < 0.10
+    assert 0.02 < (adjusted.isna() & listings["price_usd"].notna()).mean() < 0.04
+    assert 0.004 < (active & (adjusted == 0)).mean() < 0.02
+    assert 0.001 < (active & (adjusted < 0)).mean() < 0.01
+    assert 0.01 < listings["cpu_id"].isna().mean() < 0.03
+
+    multi_missing, single_missing = cpus["cpu_mark_multi"].isna(), cpus["cpu_mark_single"].isna()
+    assert (multi_missing ^ single_missing).sum() == 9
+    assert (multi_missing & single_missing).sum() == 3
+    unlisted = ~cpus["id"].isin(listings["cpu_id"].dropna())
+    assert 0.04 <= unlisted.mean() <= 0.12
+    assert (listings.loc[active, "cpu_id"].value_counts() == 1).sum() >= 9
+
+
+def test_values_are_valid(catalogue):
+    cpus, listings = catalogue
+    for column, low, high in (("cpu_mark_multi", 1500, 65_000), ("cpu_mark_single", 800, 4900)):
+        assert cpus[column].dropna().between(low, high).all()
+    for column in ("price_usd", "adjusted_price_usd"):
+        prices = listings[column].dropna()
+        assert np.isfinite(prices).all() and (prices.abs() < 100_000_000).all()
+        assert np.allclose(prices * 100, np.round(prices * 100))
+    assert (listings["price_usd"].dropna() > 0).all()
+    priced = listings.dropna(subset=["price_usd", "adjusted_price_usd"])
+    deducted = priced[priced["adjusted_price_usd"] > 0]
+    assert (deducted["adjusted_price_usd"] <= deducted["price_usd"]).all()
+    assert len(deducted) > 0.9 * len(priced)
+
+
+def test_scores_grow_with_tier_and_prices_follow_them(catalogue):
+    cpus, listings = catalogue
+
+    def median_multi(pattern):
+        return cpus.loc[cpus["name"].str.contains(pattern), "cpu_mark_multi"].median()
+
+    assert median_multi("Core i9-") > median_multi("Core i7-") > median_multi("Core i5-") > median_multi("Core i3-")
+    assert median_multi("Ryzen 9 ") > median_multi("Ryzen 7 ") > median_multi("Ryzen 5 ") > median_multi("Ryzen 3 ")
+    assert median_multi("Core i3-") > median_multi("Celeron")
+    multi = cpus.set_index("id")["cpu_mark_multi"].astype(float)
+    paired = pd.DataFrame({"multi": multi.reindex(listings["cpu_id"]).to_numpy(), "price": listings["price_usd"]})
+    assert paired.dropna().corr().loc["multi", "price"] > 0.8
+
+
+def test_write_catalogue_round_trips_on_sqlite(sqlite_engine):
+    cpus, listings = demo_catalogue.generate_catalogue(cpu_count=50, listing_count=400, seed=3)
+    demo_catalogue.write_catalogue(sqlite_engine, cpus, listings)
+    assert _counts(sqlite_engine) == (50, 400)
+    with sqlite_engine.connect() as conn:
+        stored_cpus = conn.execute(sa.text("SELECT * FROM cpu ORDER BY id")).mappings().all()
+        stored_listings = conn.execute(sa.text("SELECT * FROM listing ORDER BY id")).mappings().all()
+    assert [row["name"] for row in stored_cpus] == cpus["name"].tolist()
+    assert all(row["price_target_sample_size"] == 0 for row in stored_cpus)
+    assert sum(row["cpu_mark_multi"] is None for row in stored_cpus) == cpus["cpu_mark_multi"].isna().sum()
+    assert sum(row["cpu_id"] is None for row in stored_listings) == listings["cpu_id"].isna().sum()
+    first = listings.iloc[0]
+    assert stored_listings[0]["status"] == first["status"]
+    assert stored_listings[0]["price_usd"] == pytest.approx(first["price_usd"])
+
+
+def test_write_catalogue_refuses_a_filled_database_unless_replacing(sqlite_engine):
+    demo_catalogue.write_catalogue(sqlite_engine, *demo_catalogue.generate_catalogue(20, 100))
+    with pytest.raises(ValueError, match="replace=True"):
+        demo_catalogue.write_catalogue(sqlite_engine, *demo_catalogue.generate_catalogue(30, 200))
+    assert _counts(sqlite_engine) == (20, 100)
+    demo_catalogue.write_catalogue(sqlite_engine, *demo_catalogue.generate_catalogue(30, 200), replace=True)
+    assert _counts(sqlite_engine) == (30, 200)
+
+
+def test_fill_if_empty_writes_the_default_catalogue_once(sqlite_engine, catalogue):
+    assert demo_catalogue.fill_if_empty(sqlite_engine) is True
+    assert _counts(sqlite_engine) == (300, 5000)
+    with sqlite_engine.connect() as conn:
+        names = conn.execute(sa.select(schema.cpu.c.name).order_by(schema.cpu.c.id)).scalars().all()
+    assert names == catalogue[0]["name"].tolist()
+    assert demo_catalogue.fill_if_empty(sqlite_engine) is False
+    assert _counts(sqlite_engine) == (300, 5000)
+
+
+@pytest.mark.postgres
+def test_write_catalogue_copies_into_postgres(postgres_url):
+    engine = make_engine(postgres_url)
+    cpus, listings = demo_catalogue.generate_catalogue(cpu_count=100, listing_count=2000)
+    demo_catalogue.write_catalogue(engine, cpus, listings)
+    demo_catalogue.write_catalogue(engine, cpus, listings, replace=True)
+    assert _counts(engine) == (100, 2000)
+    with engine.begin() as conn:
+        priced, adjusted = conn.execute(sa.text("SELECT sum(price_usd), count(adjusted_price_usd) FROM listing")).one()
+        assert float(priced) == pytest.approx(listings["price_usd"].sum())
+        assert adjusted == listings["adjusted_price_usd"].count()
+        # COPY bypasses the id sequence; the next application insert must still get a fresh id.
+        new_id = conn.execute(
+            sa.text("INSERT INTO cpu (name, manufacturer) VALUES ('Test CPU', 'Intel') RETURNING id")
+        ).scalar()
+    assert new_id == 101
+    engine.dispose()
