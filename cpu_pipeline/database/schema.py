@@ -34,7 +34,7 @@ listing = sa.Table(
     "listing",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("cpu_id", sa.Integer, sa.ForeignKey("cpu.id")),
+    sa.Column("cpu_id", sa.Integer, sa.ForeignKey("cpu.id"), index=True),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("price_usd", sa.Numeric(10, 2)),
     sa.Column("adjusted_price_usd", sa.Numeric(10, 2)),
