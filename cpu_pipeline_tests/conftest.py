@@ -4,6 +4,7 @@ PostgreSQL tests use the real server at TEST_DATABASE_URL and never skip: a serv
 reached fails them, loudly.
 """
 
+import contextlib
 import http.server
 import json
 import os
@@ -22,17 +23,26 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'app.sqlite'}"
 
 
-@pytest.fixture
-def postgres_url():
+@contextlib.contextmanager
+def fresh_postgres_database(prefix: str = "cpu_pipeline_test"):
+    """A new, empty database on the test server, dropped afterwards; yields its URL."""
     server = sa.make_url(TEST_DATABASE_URL)
-    name = f"cpu_pipeline_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url():
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -61,20 +71,61 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def webhook():
+@contextlib.contextmanager
+def alert_receiver():
     """A local HTTP receiver for alerts: `.url`, `.received` (the JSON bodies), `.status` to answer."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     server.received, server.status = [], 200
     server.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/secret-token"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def webhook():
+    with alert_receiver() as receiver:
+        yield receiver
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def alert_inbox():
+    with alert_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory, alert_inbox):
+    """The production stack (`make serve`'s processes) on the top-level dagster.yaml, firing every minute."""
+    from cpu_pipeline import service
+    from cpu_pipeline_tests.served import ROOT, Served, fill_app_database, wait_until_serving
+
+    home = tmp_path_factory.mktemp("served_dagster_home")
+    (home / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
+    port = free_port()
+    with fresh_postgres_database("cpu_pipeline_dagster") as dagster_url, fresh_postgres_database("cpu_pipeline_app") as app_url:
+        fill_app_database(app_url)
+        env = {
+            "DAGSTER_PG_URL": dagster_url,
+            "DATABASE_URL": app_url,
+            "CPU_PIPELINE_SCHEDULE_CRON": "* * * * *",
+            "ALERT_WEBHOOK_URL": alert_inbox.url,
+            "CPU_PIPELINE_UI_BASE_URL": f"http://127.0.0.1:{port}",
+        }
+        stack = service.start(ROOT, home, port, env, log_dir=home)
+        try:
+            served = Served(stack, home, dagster_url, app_url)
+            wait_until_serving(served)
+            yield served
+        finally:
+            stack.stop()

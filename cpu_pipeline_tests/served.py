@@ -1,0 +1,72 @@
+"""The served stack for the tests: webserver and daemon as real processes on a free port, Dagster's
+storage in a fresh PostgreSQL database, the app data in another; stopped even when a test fails."""
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+from dagster_graphql import DagsterGraphQLClient
+
+from cpu_pipeline import service
+from cpu_pipeline.database import demo_catalogue
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCATION = "cpu_pipeline.definitions"
+JOB = "recalculate_cpu_metrics"
+
+
+@dataclass
+class Served:
+    stack: service.Stack
+    home: Path
+    dagster_url: str
+    app_url: str
+
+    @property
+    def client(self) -> DagsterGraphQLClient:
+        return DagsterGraphQLClient("127.0.0.1", port_number=self.stack.port)
+
+    def graphql(self, query: str, **variables) -> dict:
+        response = requests.post(f"{self.stack.url}/graphql", json={"query": query, "variables": variables}, timeout=30)
+        response.raise_for_status()
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    def launch(self, run_config: dict | None = None) -> str:
+        return self.client.submit_job_execution(JOB, repository_location_name=LOCATION, run_config=run_config or {})
+
+    def wait_for_run(self, run_id: str, timeout: float = 180) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.client.get_run_status(run_id).value
+            if status in ("SUCCESS", "FAILURE", "CANCELED"):
+                return status
+            time.sleep(1)
+        raise TimeoutError(f"run {run_id} did not finish within {timeout} s; see {self.home}/*.log")
+
+    def log(self, name: str) -> str:
+        return (self.home / f"{name}.log").read_text()
+
+
+def wait_until_serving(served: Served, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    query = "{ repositoriesOrError { ... on RepositoryConnection { nodes { name } } } }"
+    while time.monotonic() < deadline:
+        if any(process.poll() is not None for process in served.stack.processes):
+            raise RuntimeError(f"the stack died: {served.log('webserver')[-2000:]}{served.log('daemon')[-2000:]}")
+        try:
+            if served.graphql(query)["repositoriesOrError"]["nodes"]:
+                return
+        except (requests.RequestException, AssertionError, KeyError):
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"the webserver did not serve the code location within {timeout} s")
+
+
+def fill_app_database(url: str) -> None:
+    engine = sa.create_engine(url)
+    demo_catalogue.write_catalogue(engine, *demo_catalogue.generate_catalogue(120, 2000, seed=11))
+    engine.dispose()

@@ -1,0 +1,187 @@
+"""The served stack, as operators run it: webserver and daemon on the top-level dagster.yaml with
+Dagster's storage in PostgreSQL, driven over the GraphQL API."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from cpu_pipeline import service
+from cpu_pipeline_tests.served import ROOT
+from cpu_pipeline_tests.test_definitions import EXPECTED_CHECKS, EXPECTED_DEPENDENCIES
+
+SCHEDULE = "recalculate_cpu_metrics_nightly"
+
+
+def _scalar(url: str, query: str, **params):
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        value = connection.execute(sa.text(query), params).scalar()
+    engine.dispose()
+    return value
+
+
+def _execute(url: str, statement: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(statement))
+    engine.dispose()
+
+
+def _wait_for_alert(inbox, run_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for alert in list(inbox.received):
+            if alert.get("run_id") == run_id:
+                return alert
+        time.sleep(1)
+    raise TimeoutError(f"no alert for run {run_id} within {timeout} s; received: {inbox.received}")
+
+
+@pytest.fixture
+def invalid_scores(served):
+    """Make CPUs invalid with an SQL condition; their scores are put back afterwards."""
+    snapshot = "CREATE TABLE IF NOT EXISTS scores_before AS SELECT id, cpu_mark_multi FROM cpu"
+    _execute(served.app_url, snapshot)
+
+    def make_invalid(condition: str) -> None:
+        _execute(served.app_url, f"UPDATE cpu SET cpu_mark_multi = -1 WHERE {condition}")
+
+    yield make_invalid
+    _execute(served.app_url, "UPDATE cpu SET cpu_mark_multi = s.cpu_mark_multi FROM scores_before s WHERE cpu.id = s.id")
+    _execute(served.app_url, "DROP TABLE scores_before")
+
+
+def test_the_lineage_is_served(served):
+    nodes = served.graphql("{ assetNodes { assetKey { path } dependencyKeys { path } } }")["assetNodes"]
+    served_graph = {"/".join(node["assetKey"]["path"]): {"/".join(d["path"]) for d in node["dependencyKeys"]} for node in nodes}
+    assert served_graph == EXPECTED_DEPENDENCIES
+
+
+def test_the_nightly_schedule_is_running(served):
+    schedule = served.graphql(
+        """query($selector: ScheduleSelector!) { scheduleOrError(scheduleSelector: $selector) {
+             ... on Schedule { cronSchedule executionTimezone scheduleState { status } } } }""",
+        selector={"repositoryLocationName": "cpu_pipeline.definitions", "repositoryName": "__repository__",
+                  "scheduleName": SCHEDULE},
+    )["scheduleOrError"]
+    assert schedule["scheduleState"]["status"] == "RUNNING"
+    assert schedule["executionTimezone"] == "UTC"
+    assert schedule["cronSchedule"] == "* * * * *"  # CPU_PIPELINE_SCHEDULE_CRON, set by the fixture
+
+
+def test_a_launched_run_succeeds_and_its_rows_are_in_postgres(served):
+    run_id = served.launch()
+    assert served.wait_for_run(run_id) == "SUCCESS"
+    assert _scalar(served.dagster_url, "SELECT status FROM runs WHERE run_id = :run_id", run_id=run_id) == "SUCCESS"
+    assert _scalar(served.app_url, "SELECT count(*) FROM cpu WHERE price_target_updated_at IS NULL") == 0
+    assert _scalar(served.app_url, "SELECT count(*) FROM cpu WHERE performance_value_rating IS NOT NULL") > 50
+    for asset, check in EXPECTED_CHECKS:
+        executions = served.graphql(
+            """query($key: AssetKeyInput!, $name: String!) { assetCheckExecutions(assetKey: $key, checkName: $name, limit: 20) {
+                 runId status evaluation { severity } } }""",
+            key={"path": [asset]}, name=check,
+        )["assetCheckExecutions"]
+        [execution] = [e for e in executions if e["runId"] == run_id]
+        assert execution["status"] == "SUCCEEDED", (asset, check, execution)
+
+
+def test_the_daemon_fires_the_schedule_and_writes_the_analytics(served):
+    query = """query($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}) {
+                 ... on Runs { results { runId status startTime } } } }"""
+    tags = [{"key": "dagster/schedule_name", "value": SCHEDULE}]
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline:
+        finished = [run for run in served.graphql(query, tags=tags)["runsOrError"]["results"] if run["status"] == "SUCCESS"]
+        if finished:
+            break
+        time.sleep(2)
+    else:
+        pytest.fail(f"the daemon launched no successful scheduled run within 150 s: {served.log('daemon')[-3000:]}")
+    started = finished[0]["startTime"]
+    latest = _scalar(served.app_url, "SELECT extract(epoch FROM max(performance_metrics_updated_at)) FROM cpu")
+    assert float(latest) >= started - 1
+
+
+def test_two_launches_at_once_are_serialised_and_the_table_matches_one_run(served):
+    first, second = served.launch(), served.launch()
+    assert served.wait_for_run(first) == "SUCCESS"
+    assert served.wait_for_run(second) == "SUCCESS"
+    query = """query($id: ID!) { runOrError(runId: $id) { ... on Run { startTime endTime } } }"""
+    windows = sorted((served.graphql(query, id=run)["runOrError"]["startTime"], served.graphql(query, id=run)["runOrError"]["endTime"])
+                     for run in (first, second))
+    assert windows[0][1] <= windows[1][0], f"the runs overlapped: {windows}"
+    # One run writes every row with one timestamp: a single distinct value means no mix of two runs.
+    assert _scalar(served.app_url, "SELECT count(DISTINCT price_target_updated_at) FROM cpu") == 1
+
+
+def test_a_quarter_of_cpus_with_invalid_scores_alerts_and_writes_nothing(served, alert_inbox, invalid_scores):
+    before = _scalar(served.app_url, "SELECT max(price_target_updated_at) FROM cpu")
+    invalid_scores("id % 4 = 0")
+    run_id = served.launch()
+    assert served.wait_for_run(run_id) == "FAILURE"
+    alert = _wait_for_alert(alert_inbox, run_id)
+    assert alert["event"] == "error_rate_failed"
+    assert alert["error_rate"] == 0.25
+    assert alert["run_url"] == f"{served.stack.url}/runs/{run_id}"
+    assert alert["text"]
+    assert _scalar(served.app_url, "SELECT max(price_target_updated_at) FROM cpu") == before
+
+
+def test_a_run_whose_app_database_is_unreachable_alerts(served, alert_inbox):
+    unreachable = {"resources": {"app_database": {"config": {"url": "postgresql://postgres@127.0.0.1:1/nowhere"}}}}
+    run_id = served.launch(unreachable)
+    assert served.wait_for_run(run_id) == "FAILURE"
+    assert _wait_for_alert(alert_inbox, run_id)["event"] == "run_failed"
+
+
+def test_a_webhook_answering_500_changes_nothing_about_the_run(served, alert_inbox, invalid_scores):
+    invalid_scores("id % 20 = 0")  # 5%: a warning, and the write-back goes ahead
+    alert_inbox.status = 500
+    try:
+        run_id = served.launch()
+        assert served.wait_for_run(run_id) == "SUCCESS"
+        assert _wait_for_alert(alert_inbox, run_id)["event"] == "error_rate_warning"
+    finally:
+        alert_inbox.status = 200
+
+
+def test_a_webhook_that_is_down_changes_nothing_about_the_run(served, alert_inbox):
+    alert_inbox.shutdown()
+    alert_inbox.server_close()  # nothing listens on its port any more
+    unreachable = {"resources": {"app_database": {"config": {"url": "postgresql://postgres@127.0.0.1:1/nowhere"}}}}
+    failing, succeeding = served.launch(unreachable), served.launch()
+    assert served.wait_for_run(failing) == "FAILURE"
+    assert served.wait_for_run(succeeding) == "SUCCESS"
+    deadline = time.monotonic() + 90
+    while "webhook at 127.0.0.1" not in served.log("daemon") and time.monotonic() < deadline:
+        time.sleep(2)
+    assert "webhook at 127.0.0.1" in served.log("daemon")
+
+
+def test_serve_fails_at_once_without_dagster_pg_url(monkeypatch):
+    monkeypatch.delenv("DAGSTER_PG_URL", raising=False)
+    with pytest.raises(service.StackError, match="(?s)DAGSTER_PG_URL is not set.*make dev"):
+        service.serve(ROOT, port=1)
+
+
+def test_serve_fails_at_once_when_the_server_cannot_be_reached(monkeypatch):
+    monkeypatch.setenv("DAGSTER_PG_URL", "postgresql://dagster:s3cret@127.0.0.1:1/dagster")
+    with pytest.raises(service.StackError, match="Cannot reach") as failure:
+        service.serve(ROOT, port=1)
+    assert "s3cret" not in str(failure.value)
+
+
+def test_a_bare_dagster_dev_without_dagster_pg_url_says_what_to_set(tmp_path):
+    for name in ("dagster.yaml", "workspace.yaml"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    env = {key: value for key, value in os.environ.items() if key not in ("DAGSTER_PG_URL", "DAGSTER_HOME")}
+    env["PYTHONPATH"] = str(ROOT)
+    result = subprocess.run([str(Path(sys.executable).parent / "dagster"), "dev", "-p", "1"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120, start_new_session=True)
+    assert result.returncode != 0
+    assert "DAGSTER_PG_URL" in result.stdout + result.stderr
