@@ -14,4 +14,6 @@ defs = dg.Definitions(
     schedules=[recalculate_cpu_metrics_nightly],
     sensors=[alert_on_failed_run, alert_on_error_rate_warning],
     resources={"app_database": app_database(), "alert_webhook": alert_webhook()},
+    # The steps depend on one another and run in turn anyway: one process saves each step's start-up.
+    executor=dg.in_process_executor,
 )

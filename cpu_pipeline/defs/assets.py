@@ -18,6 +18,8 @@ from cpu_pipeline.defs.resources import AppDatabase, app_database_kind
 
 GROUP = "cpu_metrics"
 OWNERS = ["team:deal-brain"]
+# One recalculation at a time: the instance limits this pool to one run (dagster.yaml).
+POOL = "cpu_metrics"
 KINDS = {"pandas", app_database_kind()}
 PREVIEW_ROWS = 10
 
@@ -26,7 +28,7 @@ def _markdown(frame: pd.DataFrame) -> dg.MetadataValue:
     return dg.MetadataValue.md(frame.to_markdown(index=False) if len(frame) else "_none_")
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, owners=OWNERS,
+@dg.asset(group_name=GROUP, pool=POOL, kinds=KINDS, owners=OWNERS,
           description="Deal Brain's CPU catalogue: id, name, manufacturer and both PassMark scores, as stored.")
 def cpus(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
     context.log.info(f"cpu_metrics.recalc.start database={app_database.display_url}")
@@ -34,7 +36,7 @@ def cpus(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.Mat
     return dg.MaterializeResult(value=frame, metadata={"dagster/row_count": len(frame)})
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, owners=OWNERS,
+@dg.asset(group_name=GROUP, pool=POOL, kinds=KINDS, owners=OWNERS,
           description="Every listing's CPU, status and adjusted price, as stored (the list price is never used).")
 def listings(app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
     frame = app_database.load_listings()
@@ -44,7 +46,7 @@ def listings(app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
     )
 
 
-@dg.asset(group_name=GROUP, kinds={"pandas"}, owners=OWNERS, check_specs=checks.PRICE_TARGET_CHECKS,
+@dg.asset(group_name=GROUP, pool=POOL, kinds={"pandas"}, owners=OWNERS, check_specs=checks.PRICE_TARGET_CHECKS,
           description="Per CPU: great / good / fair prices from the mean and sample standard deviation of its "
                       "active listings' positive adjusted prices, with the sample size and a confidence.")
 def cpu_price_targets(cpus: pd.DataFrame, listings: pd.DataFrame):  # checks make several outputs: no annotation
@@ -63,7 +65,7 @@ def cpu_price_targets(cpus: pd.DataFrame, listings: pd.DataFrame):  # checks mak
     )
 
 
-@dg.asset(group_name=GROUP, kinds={"pandas"}, owners=OWNERS, check_specs=checks.PERFORMANCE_CHECKS,
+@dg.asset(group_name=GROUP, pool=POOL, kinds={"pandas"}, owners=OWNERS, check_specs=checks.PERFORMANCE_CHECKS,
           description="Per CPU: dollars per single- and multi-thread PassMark point, the percentile of its value "
                       "among its peers and a rating; and every CPU's errors, gated by the error rate.")
 def cpu_performance_metrics(
@@ -91,7 +93,7 @@ def cpu_performance_metrics(
     )
 
 
-@dg.asset(group_name=GROUP, kinds={"pandas", app_database_kind()}, owners=OWNERS, check_specs=checks.WRITE_BACK_CHECKS,
+@dg.asset(group_name=GROUP, pool=POOL, kinds={"pandas", app_database_kind()}, owners=OWNERS, check_specs=checks.WRITE_BACK_CHECKS,
           description="The price targets and performance metrics written back into Deal Brain's `cpu` table, "
                       "in one transaction. CPUs in error keep their previous values.")
 def cpu_analytics(

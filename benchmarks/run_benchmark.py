@@ -1,0 +1,233 @@
+"""Benchmark the `recalculate_cpu_metrics` job on PostgreSQL against the same recalculation in one SQL statement.
+
+Fills a benchmark database with the demo catalogue, runs the job with the `dagster` CLI in a subprocess
+(fresh DAGSTER_HOME, so its peak memory and step timings are its own), then times one SQL statement that
+computes and writes the same columns inside PostgreSQL. Targets: job data time within 2x of the SQL
+statement, and every process under 500 MB. Exits 1 when the job fails or a target is missed.
+
+    .venv/bin/python benchmarks/run_benchmark.py                      # 5,000 CPUs, 1,000,000 listings
+    .venv/bin/python benchmarks/run_benchmark.py --cpus 500 --listings 10000
+"""
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+import sqlalchemy as sa
+
+from cpu_pipeline.database import demo_catalogue, schema
+from cpu_pipeline.database.engine import make_engine, masked
+
+JOB_NAME = "recalculate_cpu_metrics"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Dagster's own per-step bookkeeping (events, IO manager handoff), taken off the step durations.
+STEP_OVERHEAD_SECONDS = 0.1
+TARGET_RATIO = 2.0
+MEMORY_LIMIT_MB = 500
+SQL_REPEATS = 3
+
+# The job's rules in one statement: P = active listings' positive finite adjusted prices; a CPU is in error
+# with a non-finite active price (numeric 'NaN' sorts above 'Infinity' in PostgreSQL) or a negative score;
+# peers are CPUs not in error with a price and cpu_mark_multi > 0, and `rank() - 1` counts the peers strictly
+# cheaper per point. A timing reference: it rounds half away from zero where the job rounds half to even.
+REFERENCE_SQL = """
+WITH priced AS (
+    SELECT cpu_id,
+           count(*) FILTER (WHERE usable) AS n,
+           avg(price) FILTER (WHERE usable) AS mean,
+           stddev_samp(price) FILTER (WHERE usable) AS sd,
+           bool_or(price IN ('NaN', 'Infinity', '-Infinity')) AS bad_price
+    FROM (SELECT cpu_id, adjusted_price_usd AS price,
+                 adjusted_price_usd > 0 AND adjusted_price_usd < 'Infinity' AS usable
+          FROM listing WHERE status = 'active' AND cpu_id IS NOT NULL) AS active
+    GROUP BY cpu_id
+), valued AS (
+    SELECT cpu.id, coalesce(p.n, 0) AS n, p.mean, p.sd,
+           cpu.cpu_mark_multi AS multi, cpu.cpu_mark_single AS single,
+           coalesce(p.bad_price, false) OR coalesce(cpu.cpu_mark_multi < 0 OR cpu.cpu_mark_single < 0, false) AS in_error
+    FROM cpu LEFT JOIN priced AS p ON p.cpu_id = cpu.id
+), ranked AS (
+    SELECT id, 100.0 * (rank() OVER (ORDER BY mean / multi) - 1) / count(*) OVER () AS percentile
+    FROM valued WHERE NOT in_error AND n >= 1 AND multi > 0
+)
+UPDATE cpu SET
+    price_target_good = CASE WHEN v.n >= 2 THEN round(v.mean, 2) END,
+    price_target_great = CASE WHEN v.n >= 2 THEN round(greatest(v.mean - v.sd, 0), 2) END,
+    price_target_fair = CASE WHEN v.n >= 2 THEN round(v.mean + v.sd, 2) END,
+    price_target_stddev = CASE WHEN v.n >= 2 THEN round(v.sd, 2) END,
+    price_target_sample_size = v.n,
+    price_target_confidence = CASE WHEN v.n >= 10 THEN 'high' WHEN v.n >= 5 THEN 'medium'
+                                   WHEN v.n >= 2 THEN 'low' ELSE 'insufficient' END,
+    price_target_updated_at = now(),
+    dollar_per_mark_single = CASE WHEN r.id IS NOT NULL AND v.single > 0 THEN round(v.mean / v.single, 4) END,
+    dollar_per_mark_multi = CASE WHEN r.id IS NOT NULL AND v.single > 0 THEN round(v.mean / v.multi, 4) END,
+    performance_value_percentile = CASE WHEN v.single > 0 THEN round(r.percentile, 1) END,
+    performance_value_rating = CASE WHEN r.id IS NOT NULL AND v.single > 0 THEN
+        CASE WHEN r.percentile <= 25 THEN 'excellent' WHEN r.percentile <= 50 THEN 'good'
+             WHEN r.percentile <= 75 THEN 'fair' ELSE 'poor' END END,
+    performance_metrics_updated_at = now()
+FROM valued AS v LEFT JOIN ranked AS r ON r.id = v.id
+WHERE cpu.id = v.id AND NOT v.in_error
+"""
+# The same error rule as REFERENCE_SQL, to count the CPUs the job must have written.
+CPUS_NOT_IN_ERROR_SQL = """
+SELECT count(*) FROM cpu
+WHERE NOT coalesce(cpu_mark_multi < 0 OR cpu_mark_single < 0, false)
+  AND NOT EXISTS (SELECT 1 FROM listing WHERE listing.cpu_id = cpu.id AND status = 'active'
+                  AND adjusted_price_usd IN ('NaN', 'Infinity', '-Infinity'))
+"""
+
+
+def ensure_database(url: str) -> None:
+    target = sa.make_url(url)
+    # CREATE DATABASE cannot run inside a transaction, hence AUTOCOMMIT on the server's `postgres` db.
+    server = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            exists = connection.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+            ).first()
+            if not exists:
+                quoted = server.dialect.identifier_preparer.quote(target.database)
+                connection.execute(sa.text(f"CREATE DATABASE {quoted}"))
+    finally:
+        server.dispose()
+
+
+def generate(engine: sa.Engine, cpus: int, listings: int, seed: int) -> tuple[float, float, float]:
+    """Generate and load the demo catalogue; returns the seconds to generate, to load, and to vacuum."""
+    started = time.perf_counter()
+    cpu_frame, listing_frame = demo_catalogue.generate_catalogue(cpus, listings, seed)
+    generated = time.perf_counter()
+    schema.create_missing_tables(engine)
+    with engine.begin() as connection:
+        # write_catalogue(replace=True) DELETEs the previous rows, and with no index on listing.cpu_id the
+        # foreign-key check of every deleted CPU scans all listings (90 s at a million); TRUNCATE does not.
+        connection.execute(sa.text("TRUNCATE listing, cpu"))
+    demo_catalogue.write_catalogue(engine, cpu_frame, listing_frame, replace=True)
+    loaded = time.perf_counter()
+    # As on a settled database: hint bits set and statistics fresh, so neither the job's first read nor a
+    # concurrent autovacuum of the new rows lands in the timings. VACUUM cannot run inside a transaction.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text("VACUUM ANALYZE cpu, listing"))
+    return generated - started, loaded - generated, time.perf_counter() - loaded
+
+
+def run_job(url: str, home: Path) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Run the job as a user would; returns (wall seconds, peak RSS in MB of the largest process, result)."""
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {**os.environ, "DATABASE_URL": url, "DAGSTER_HOME": str(home)}
+    command = [str(Path(sys.executable).with_name("dagster")), "job", "execute",
+               "-m", "cpu_pipeline.definitions", "-j", JOB_NAME]
+    started = time.perf_counter()
+    result = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    # No psutil in the venv: the kernel's peak RSS of the largest waited-for descendant (KiB on Linux).
+    # The job is this script's only child, so the figure is the job's.
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return wall, peak_mb, result
+
+
+def step_durations(home: Path) -> tuple[str, dict[str, float]]:
+    """The run's status and each step's duration in seconds, in execution order, from its instance."""
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        records = instance.get_run_records(limit=1)
+        if not records:  # the CLI failed before it could start a run
+            return "NOT STARTED", {}
+        record = records[0]
+        stats = sorted(instance.get_run_step_stats(record.dagster_run.run_id), key=lambda step: step.start_time or 0)
+        return record.dagster_run.status.value, {step.step_key: step.end_time - step.start_time for step in stats}
+    finally:
+        instance.dispose()
+
+
+def time_reference(engine: sa.Engine) -> float:
+    """Best of SQL_REPEATS runs of REFERENCE_SQL, each rolled back so the job's results stay in place."""
+    timings = []
+    for _ in range(SQL_REPEATS):
+        with engine.connect() as connection:
+            transaction = connection.begin()
+            started = time.perf_counter()
+            connection.execute(sa.text(REFERENCE_SQL))
+            timings.append(time.perf_counter() - started)
+            transaction.rollback()
+    return min(timings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/cpu_pipeline_bench",
+                        help="PostgreSQL URL of the benchmark database, created if missing; its cpu and listing "
+                             "rows are REPLACED unless --skip-generate (default: %(default)s)")
+    parser.add_argument("--cpus", type=int, default=5000, help="CPUs to generate (default: %(default)s)")
+    parser.add_argument("--listings", type=int, default=1_000_000, help="listings to generate (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=42, help="seed of the demo catalogue (default: %(default)s)")
+    parser.add_argument("--skip-generate", action="store_true",
+                        help="benchmark the rows already in the database instead of generating a catalogue")
+    args = parser.parse_args(argv)
+
+    ensure_database(args.database_url)
+    engine = make_engine(args.database_url)
+    print(f"database: {masked(args.database_url)}")
+    if not args.skip_generate:
+        generate_s, load_s, vacuum_s = generate(engine, args.cpus, args.listings, args.seed)
+        print(f"catalogue: generated in {generate_s:.1f} s, loaded (TRUNCATE + COPY) in {load_s:.1f} s, "
+              f"VACUUM ANALYZE in {vacuum_s:.1f} s")
+    with engine.connect() as connection:
+        cpu_count = connection.execute(sa.text("SELECT count(*) FROM cpu")).scalar_one()
+        listing_count = connection.execute(sa.text("SELECT count(*) FROM listing")).scalar_one()
+    print(f"rows: {cpu_count:,} CPUs, {listing_count:,} listings\n")
+
+    # The job stamps its rows with naive UTC; rows stamped before this are from earlier runs.
+    job_started_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    with tempfile.TemporaryDirectory(prefix="cpu_pipeline_bench_home_") as home:
+        wall, peak_mb, result = run_job(args.database_url, Path(home))
+        status, steps = step_durations(Path(home))
+    if result.returncode != 0 or status != "SUCCESS":
+        print(f"job {status} (exit {result.returncode}); its last output:", file=sys.stderr)
+        print("\n".join((result.stdout + result.stderr).splitlines()[-40:]), file=sys.stderr)
+        return 1
+
+    steps_s = sum(steps.values())
+    data_s = steps_s - STEP_OVERHEAD_SECONDS * len(steps)
+    sql_s = time_reference(engine)
+    ratio = data_s / sql_s
+    with engine.connect() as connection:
+        written = connection.execute(sa.text("SELECT count(*) FROM cpu WHERE price_target_updated_at >= :started"),
+                                     {"started": job_started_at}).scalar_one()
+        expected = connection.execute(sa.text(CPUS_NOT_IN_ERROR_SQL)).scalar_one()
+    engine.dispose()
+
+    summary = [
+        ("sum of step durations", steps_s),
+        (f"job data time (sum - {STEP_OVERHEAD_SECONDS} s x {len(steps)} steps)", data_s),
+        ("process wall time (CLI start to exit)", wall),
+        (f"SQL reference (best of {SQL_REPEATS})", sql_s),
+    ]
+    width = max(len(label) for label in [*steps, *(label for label, _ in summary)])
+    rule = "-" * (width + 12)
+    print(f"{f'job {JOB_NAME}':<{width}}  {'seconds':>10}\n{rule}")
+    for rows in (steps.items(), summary):
+        for label, seconds in rows:
+            print(f"{label:<{width}}  {seconds:>10.3f}")
+        print(rule)
+    print(f"listings per second (over the step sum): {listing_count / steps_s:,.0f}")
+    print(f"ratio job data time / SQL: {ratio:.2f}x (target <= {TARGET_RATIO:.0f}x): "
+          f"{'PASS' if ratio <= TARGET_RATIO else 'FAIL'}")
+    print(f"peak RSS of the largest process: {peak_mb:.0f} MB (limit {MEMORY_LIMIT_MB} MB): "
+          f"{'PASS' if peak_mb < MEMORY_LIMIT_MB else 'FAIL'}")
+    print(f"rows written by this run: {written:,}, CPUs not in error: {expected:,}: "
+          f"{'PASS' if written == expected else 'FAIL'}")
+    return 0 if ratio <= TARGET_RATIO and peak_mb < MEMORY_LIMIT_MB and written == expected else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
