@@ -35,8 +35,9 @@ class Served:
         assert "errors" not in body, body["errors"]
         return body["data"]
 
-    def launch(self, run_config: dict | None = None, job: str = JOB) -> str:
-        return self.client.submit_job_execution(job, repository_location_name=LOCATION, run_config=run_config or {})
+    def launch(self, run_config: dict | None = None, job: str = JOB, tags: dict | None = None) -> str:
+        return self.client.submit_job_execution(job, repository_location_name=LOCATION, run_config=run_config or {},
+                                                tags=tags)
 
     def wait_for_run(self, run_id: str, timeout: float = 180) -> str:
         deadline = time.monotonic() + timeout

@@ -151,6 +151,24 @@ def test_a_webhook_answering_500_changes_nothing_about_the_run(served, alert_inb
         alert_inbox.status = 200
 
 
+def test_a_run_past_its_maximum_runtime_is_failed_and_alerts(served, alert_inbox):
+    # Another session holds the cpu table, so the run's load waits far past its 3 s maximum.
+    engine = sa.create_engine(served.app_url)
+    blocker = engine.connect()
+    transaction = blocker.begin()
+    blocker.execute(sa.text("LOCK TABLE cpu IN ACCESS EXCLUSIVE MODE"))
+    try:
+        run_id = served.launch(tags={"dagster/max_runtime": "3"})
+        alert = _wait_for_alert(alert_inbox, run_id, timeout=120)
+        assert alert["event"] == "max_runtime_exceeded"
+        assert served.client.get_run_status(run_id).value == "FAILURE"
+    finally:
+        transaction.rollback()
+        blocker.close()
+        engine.dispose()
+    assert served.wait_for_run(run_id) == "FAILURE"
+
+
 def test_a_webhook_that_is_down_changes_nothing_about_the_run(served, alert_inbox):
     alert_inbox.shutdown()
     alert_inbox.server_close()  # nothing listens on its port any more
