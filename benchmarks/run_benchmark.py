@@ -11,13 +11,13 @@ statement, and every process under 500 MB. Exits 1 when the job fails or a targe
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 import dagster as dg
 import sqlalchemy as sa
@@ -32,6 +32,8 @@ STEP_OVERHEAD_SECONDS = 0.1
 TARGET_RATIO = 2.0
 MEMORY_LIMIT_MB = 500
 SQL_REPEATS = 3
+# VmHWM only grows, so polling misses no peak but one in the job's last few milliseconds.
+POLL_SECONDS = 0.02
 
 # The job's rules in one statement: P = active listings' positive finite adjusted prices; a CPU is in error
 # with a non-finite active price (numeric 'NaN' sorts above 'Infinity' in PostgreSQL) or a negative score;
@@ -120,19 +122,52 @@ def generate(engine: sa.Engine, cpus: int, listings: int, seed: int) -> tuple[fl
     return generated - started, loaded - generated, time.perf_counter() - loaded
 
 
-def run_job(url: str, home: Path) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Run the job as a user would; returns (wall seconds, peak RSS in MB of the largest process, result)."""
+class JobRun(NamedTuple):
+    returncode: int
+    wall_s: float
+    peak_process_mb: float  # the largest peak RSS of any one process of the tree
+    peak_tree_mb: float  # the largest sampled sum of the tree's RSS
+    output: str
+
+
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(peak RSS since exec, current RSS) of a process, in KiB, from /proc (Linux)."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return int(fields["VmHWM"].split()[0]), int(fields["VmRSS"].split()[0])
+
+
+def _process_tree(pid: int) -> list[int]:
+    pids, tree = [pid], []
+    while pids:
+        tree.append(pids.pop())
+        for children in Path(f"/proc/{tree[-1]}/task").glob("*/children"):
+            pids += [int(child) for child in children.read_text().split()]
+    return tree
+
+
+def run_job(url: str, home: Path) -> JobRun:
+    """Run the job as a user would, polling the memory of its process tree (dagster starts `tail` helpers)."""
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {**os.environ, "DATABASE_URL": url, "DAGSTER_HOME": str(home)}
     command = [str(Path(sys.executable).with_name("dagster")), "job", "execute",
                "-m", "cpu_pipeline.definitions", "-j", JOB_NAME]
-    started = time.perf_counter()
-    result = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    # No psutil in the venv: the kernel's peak RSS of the largest waited-for descendant (KiB on Linux).
-    # The job is this script's only child, so the figure is the job's.
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return wall, peak_mb, result
+    # Not getrusage(RUSAGE_CHILDREN): a child's ru_maxrss includes the RSS it shared with this process
+    # before exec, i.e. this script's own peak after generating the catalogue. VmHWM counts from exec.
+    peak_process = peak_tree = 0
+    with (home / "job.log").open("w+") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        while process.poll() is None:
+            try:
+                memory = [_memory_kb(pid) for pid in _process_tree(process.pid)]
+                peak_process = max(peak_process, *(hwm for hwm, _ in memory))
+                peak_tree = max(peak_tree, sum(rss for _, rss in memory))
+            except (OSError, KeyError):  # a process ended between the listing and the read: skip this sample
+                pass
+            time.sleep(POLL_SECONDS)
+        wall = time.perf_counter() - started
+        log.seek(0)
+        return JobRun(process.returncode, wall, peak_process / 1024, peak_tree / 1024, log.read())
 
 
 def step_durations(home: Path) -> tuple[str, dict[str, float]]:
@@ -189,11 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     # The job stamps its rows with naive UTC; rows stamped before this are from earlier runs.
     job_started_at = datetime.now(timezone.utc).replace(tzinfo=None)
     with tempfile.TemporaryDirectory(prefix="cpu_pipeline_bench_home_") as home:
-        wall, peak_mb, result = run_job(args.database_url, Path(home))
+        job = run_job(args.database_url, Path(home))
         status, steps = step_durations(Path(home))
-    if result.returncode != 0 or status != "SUCCESS":
-        print(f"job {status} (exit {result.returncode}); its last output:", file=sys.stderr)
-        print("\n".join((result.stdout + result.stderr).splitlines()[-40:]), file=sys.stderr)
+    if job.returncode != 0 or status != "SUCCESS":
+        print(f"job {status} (exit {job.returncode}); its last output:", file=sys.stderr)
+        print("\n".join(job.output.splitlines()[-40:]), file=sys.stderr)
         return 1
 
     steps_s = sum(steps.values())
@@ -209,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = [
         ("sum of step durations", steps_s),
         (f"job data time (sum - {STEP_OVERHEAD_SECONDS} s x {len(steps)} steps)", data_s),
-        ("process wall time (CLI start to exit)", wall),
+        ("process wall time (CLI start to exit)", job.wall_s),
         (f"SQL reference (best of {SQL_REPEATS})", sql_s),
     ]
     width = max(len(label) for label in [*steps, *(label for label, _ in summary)])
@@ -220,13 +255,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{label:<{width}}  {seconds:>10.3f}")
         print(rule)
     print(f"listings per second (over the step sum): {listing_count / steps_s:,.0f}")
-    print(f"ratio job data time / SQL: {ratio:.2f}x (target <= {TARGET_RATIO:.0f}x): "
+    # On a small catalogue the steps can take less than the allowance: no data time left to compare.
+    shown = f"{ratio:.2f}x" if data_s > 0 else "n/a, the step sum is within the per-step allowance"
+    print(f"ratio job data time / SQL: {shown} (target <= {TARGET_RATIO:.0f}x): "
           f"{'PASS' if ratio <= TARGET_RATIO else 'FAIL'}")
-    print(f"peak RSS of the largest process: {peak_mb:.0f} MB (limit {MEMORY_LIMIT_MB} MB): "
-          f"{'PASS' if peak_mb < MEMORY_LIMIT_MB else 'FAIL'}")
+    print(f"peak RSS of the largest process: {job.peak_process_mb:.0f} MB (limit {MEMORY_LIMIT_MB} MB): "
+          f"{'PASS' if job.peak_process_mb < MEMORY_LIMIT_MB else 'FAIL'}; whole tree: {job.peak_tree_mb:.0f} MB")
     print(f"rows written by this run: {written:,}, CPUs not in error: {expected:,}: "
           f"{'PASS' if written == expected else 'FAIL'}")
-    return 0 if ratio <= TARGET_RATIO and peak_mb < MEMORY_LIMIT_MB and written == expected else 1
+    return 0 if ratio <= TARGET_RATIO and job.peak_process_mb < MEMORY_LIMIT_MB and written == expected else 1
 
 
 if __name__ == "__main__":

@@ -58,12 +58,20 @@ def performance_metrics(cpus: pd.DataFrame, price_targets: pd.DataFrame) -> pd.D
             "name": cpus["name"].to_numpy(),
             "dollar_per_mark_single": round_ratio(np.where(valued, total_cents, np.nan), cents_denominator * single, 4),
             "dollar_per_mark_multi": round_ratio(np.where(valued, total_cents, np.nan), cents_denominator * multi, 4),
-            "performance_value_percentile": [float(round(value, 1)) if value is not None else np.nan for value in percentile],
+            "performance_value_percentile": _round_percentiles(percentile),
             "performance_value_rating": rating(percentile_unrounded),
             "percentile_unrounded": percentile_unrounded,
             "error": error,
         }
     )
+
+
+def _round_percentiles(percentiles: list) -> np.ndarray:
+    known = [value if value is not None else Fraction(0) for value in percentiles]
+    present = np.array([value is not None for value in percentiles], dtype=bool)
+    numerators = np.array([value.numerator for value in known], dtype="float64")
+    denominators = np.array([value.denominator for value in known], dtype="float64")
+    return round_ratio(np.where(present, numerators, np.nan), denominators, 1)
 
 
 def _percentiles(numerators: np.ndarray, denominators: np.ndarray, peer: np.ndarray, valued: np.ndarray) -> list:

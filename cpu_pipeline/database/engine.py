@@ -32,5 +32,32 @@ def backend(url: str) -> str:
 def make_engine(url: str) -> sa.Engine:
     if backend(url) == "sqlite":
         Path(sa.make_url(url).database or ".").parent.mkdir(parents=True, exist_ok=True)
-        return sa.create_engine(url)
-    return sa.create_engine(url, pool_pre_ping=True)
+        # A second writer waits for the first instead of failing at once with "database is locked".
+        return sa.create_engine(url, connect_args={"timeout": 60})
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database could not be reached; the message names it, never with its password."""
+
+
+def is_connection_error(error: BaseException) -> bool:
+    """True for a failure to reach or keep the server (worth a retry), false for anything the data
+    or the schema caused (a retry would fail the same way).
+
+    PostgreSQL gives every error it raises a SQLSTATE; connection failures have none (refused,
+    unknown host) or are in class 08 (connection exception) or 57P (the server shut down).
+    """
+    if not isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+        return False
+    code = getattr(error.orig, "pgcode", None)
+    return error.connection_invalidated or code is None or code.startswith(("08", "57P"))
+
+
+def describe(error: BaseException, url: str) -> str:
+    """The first line of a driver error, naming the database by its masked URL."""
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    password = sa.make_url(url).password
+    if password:
+        reason = reason.replace(password, "***")
+    return f"{masked(url)}: {reason}"

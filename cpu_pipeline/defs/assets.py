@@ -5,6 +5,7 @@ Logs carry the seed task's event names (`cpu_metrics.recalc.*`) and the run id, 
 log alerts of Deal Brain keep working.
 """
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -13,6 +14,7 @@ import pandas as pd
 from cpu_pipeline.analytics import cpu_analytics as summary
 from cpu_pipeline.analytics.performance import performance_metrics
 from cpu_pipeline.analytics.price_targets import price_targets
+from cpu_pipeline.database.engine import DatabaseUnavailable
 from cpu_pipeline.defs import checks
 from cpu_pipeline.defs.resources import AppDatabase, app_database_kind
 
@@ -22,6 +24,17 @@ OWNERS = ["team:deal-brain"]
 POOL = "cpu_metrics"
 KINDS = {"pandas", app_database_kind()}
 PREVIEW_ROWS = 10
+# A load that cannot reach the database is retried this many times, waiting 1, 2, 4 s: enough for
+# a failover or a restart, without a storm of connections. Data and schema errors are never retried.
+LOAD_RETRIES = 3
+
+
+def _load(context: dg.AssetExecutionContext, load: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    try:
+        return load()
+    except DatabaseUnavailable as error:
+        context.log.warning(f"{error} (attempt {context.retry_number + 1} of {LOAD_RETRIES + 1})")
+        raise dg.RetryRequested(max_retries=LOAD_RETRIES, seconds_to_wait=2**context.retry_number) from error
 
 
 def _markdown(frame: pd.DataFrame) -> dg.MetadataValue:
@@ -32,14 +45,14 @@ def _markdown(frame: pd.DataFrame) -> dg.MetadataValue:
           description="Deal Brain's CPU catalogue: id, name, manufacturer and both PassMark scores, as stored.")
 def cpus(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
     context.log.info(f"cpu_metrics.recalc.start database={app_database.display_url}")
-    frame = app_database.load_cpus()
+    frame = _load(context, app_database.load_cpus)
     return dg.MaterializeResult(value=frame, metadata={"dagster/row_count": len(frame)})
 
 
 @dg.asset(group_name=GROUP, pool=POOL, kinds=KINDS, owners=OWNERS,
           description="Every listing's CPU, status and adjusted price, as stored (the list price is never used).")
-def listings(app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
-    frame = app_database.load_listings()
+def listings(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
+    frame = _load(context, app_database.load_listings)
     return dg.MaterializeResult(
         value=frame,
         metadata={"dagster/row_count": len(frame), "active_listings": int((frame["status"] == "active").sum())},

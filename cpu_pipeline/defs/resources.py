@@ -6,6 +6,7 @@ project's data folder, filled with the demo catalogue on first use.
 """
 
 import os
+from collections.abc import Callable
 from datetime import datetime
 
 import dagster as dg
@@ -14,7 +15,15 @@ import sqlalchemy as sa
 from pydantic import PrivateAttr
 
 from cpu_pipeline.database import demo_catalogue, io
-from cpu_pipeline.database.engine import backend, embedded_database_url, make_engine, masked
+from cpu_pipeline.database.engine import (
+    DatabaseUnavailable,
+    backend,
+    describe,
+    embedded_database_url,
+    is_connection_error,
+    make_engine,
+    masked,
+)
 
 
 class AppDatabase(dg.ConfigurableResource):
@@ -22,6 +31,7 @@ class AppDatabase(dg.ConfigurableResource):
 
     url: str
     fill_with_demo_when_empty: bool = False
+    write_lock_timeout_seconds: float = 600
 
     _engine: sa.Engine | None = PrivateAttr(default=None)
 
@@ -45,13 +55,21 @@ class AppDatabase(dg.ConfigurableResource):
         return self._engine
 
     def load_cpus(self) -> pd.DataFrame:
-        return io.load_cpus(self.engine)
+        return self._reading(io.load_cpus)
 
     def load_listings(self) -> pd.DataFrame:
-        return io.load_listings(self.engine)
+        return self._reading(io.load_listings)
 
     def write_analytics(self, rows: pd.DataFrame, updated_at: datetime) -> int:
-        return io.write_analytics(self.engine, rows, updated_at)
+        return io.write_analytics(self.engine, rows, updated_at, self.write_lock_timeout_seconds)
+
+    def _reading(self, load: Callable[[sa.Engine], pd.DataFrame]) -> pd.DataFrame:
+        try:
+            return load(self.engine)
+        except sa.exc.DBAPIError as error:
+            if is_connection_error(error):
+                raise DatabaseUnavailable(f"cannot reach the application database {describe(error, self.url)}") from None
+            raise
 
 
 def app_database_url() -> str:
