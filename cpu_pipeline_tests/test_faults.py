@@ -1,0 +1,205 @@
+"""The pipeline under faults: each test injects one into a real run and establishes that no row is
+lost or half-written (figure: rows that differ from the snapshot before the run: 0)."""
+
+import socket
+import threading
+import time
+
+import dagster as dg
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from cpu_pipeline.defs import assets
+from cpu_pipeline.defs.resources import AppDatabase
+from cpu_pipeline_tests import catalogues
+from cpu_pipeline_tests.catalogues import WORKED_HIGH, WORKED_MEDIUM, cpu, listings_for
+
+ALL_ASSETS = [assets.cpus, assets.listings, assets.cpu_price_targets, assets.cpu_performance_metrics, assets.cpu_analytics]
+WORKED_VALUES = {1: [352.80, 338.02, 367.58, 14.78], 2: [400.00, 389.20, 410.80, 10.80]}
+TARGETS = ["price_target_good", "price_target_great", "price_target_fair", "price_target_stddev"]
+
+
+def _materialize(url: str, instance=None) -> dg.ExecuteInProcessResult:
+    return dg.materialize(ALL_ASSETS, resources={"app_database": AppDatabase(url=url)}, raise_on_error=False,
+                          instance=instance)
+
+
+def _catalogue(url: str) -> None:
+    cpus = [cpu(1), cpu(2, multi=8_000)] + [cpu(i) for i in range(3, 40)]
+    listings = listings_for(1, WORKED_HIGH) + listings_for(2, WORKED_MEDIUM)
+    listings += [row for i in range(3, 40) for row in listings_for(i, [100 + i, 130 + i])]
+    catalogues.write(url, cpus, listings)
+
+
+def _assert_worked_values(url: str) -> None:
+    table = catalogues.cpu_table(url)
+    for cpu_id, values in WORKED_VALUES.items():
+        assert table.loc[cpu_id, TARGETS].tolist() == values
+    assert table["price_target_updated_at"].notna().all()
+
+
+def _wait_for_backend(url: str, query_prefix: str, timeout: float = 60) -> int:
+    """The pid of the server process running a statement that waits on a lock."""
+    engine = sa.create_engine(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                pid = connection.execute(sa.text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
+                    "AND query LIKE :prefix"), {"prefix": query_prefix + "%"}).scalar()
+            if pid:
+                return pid
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+    raise TimeoutError(f"no backend waiting on a lock with {query_prefix!r}")
+
+
+class _RowLock:
+    """Another session holding one `cpu` row, so a write-back stops midway through its UPDATE."""
+
+    def __init__(self, url: str, cpu_id: int):
+        self.engine = sa.create_engine(url)
+        self.connection = self.engine.connect()
+        self.transaction = self.connection.begin()
+        self.connection.execute(sa.text("SELECT id FROM cpu WHERE id = :id FOR UPDATE"), {"id": cpu_id})
+
+    def release(self) -> None:
+        self.transaction.rollback()
+        self.connection.close()
+        self.engine.dispose()
+
+
+def test_a_write_back_terminated_midway_leaves_the_table_as_it_was(postgres_url):
+    _catalogue(postgres_url)
+    assert _materialize(postgres_url).success
+    before = catalogues.cpu_table(postgres_url)
+    lock = _RowLock(postgres_url, cpu_id=20)  # the UPDATE has changed some rows when it reaches this one
+    outcome = {}
+    run = threading.Thread(target=lambda: outcome.setdefault("result", _materialize(postgres_url)))
+    run.start()
+    try:
+        writer = _wait_for_backend(postgres_url, "UPDATE cpu SET")
+        with sa.create_engine(postgres_url).connect() as admin:
+            assert admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": writer}).scalar()
+    finally:
+        lock.release()
+    run.join(120)
+    assert not outcome["result"].success
+    [failure] = [e for e in outcome["result"].all_events if e.is_step_failure]
+    assert failure.step_key == "cpu_analytics"
+    pd.testing.assert_frame_equal(catalogues.cpu_table(postgres_url), before)  # rows changed: 0
+    assert _materialize(postgres_url).success
+    _assert_worked_values(postgres_url)
+    assert (catalogues.cpu_table(postgres_url)["price_target_updated_at"] > before["price_target_updated_at"]).all()
+
+
+class _LateProxy:
+    """A TCP port that refuses connections until `open()`, then forwards them to PostgreSQL:
+    the database is unreachable for the first attempt and back for the next."""
+
+    def __init__(self, target_port: int):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.target_port = target_port
+        self.accepted = 0
+        self.server: socket.socket | None = None
+
+    def open(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        if self.server:
+            self.server.close()
+
+
+def test_a_transient_connection_error_on_the_loads_is_retried_with_backoff(postgres_url):
+    _catalogue(postgres_url)
+    server = sa.make_url(postgres_url)
+    proxy = _LateProxy(server.port or 5432)
+    url = server.set(port=proxy.port).render_as_string(hide_password=False)
+    threading.Timer(0.5, proxy.open).start()  # back before the first retry, 1 s later
+    try:
+        result = _materialize(url)
+    finally:
+        proxy.close()
+    assert result.success
+    retried = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    assert {e.step_key for e in retried} == {"cpus", "listings"}
+    assert len(retried) == 2  # one refused attempt each, then success
+    _assert_worked_values(postgres_url)
+
+
+def test_an_unreachable_database_fails_clearly_after_bounded_retries(tmp_path):
+    url = "postgresql://deal_brain:s3cr3t-pw@127.0.0.1:1/deal_brain"
+    started = time.monotonic()
+    result = _materialize(url)
+    elapsed = time.monotonic() - started
+    assert not result.success
+    retries = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    assert len(retries) == 2 * assets.LOAD_RETRIES  # each load: 3 retries, then it gives up
+    assert elapsed >= 1 + 2 + 4  # with backoff, not a storm
+    failures = [e for e in result.all_events if e.is_step_failure]
+    messages = " ".join(str(e.step_failure_data.error.to_string()) for e in failures)
+    assert "postgresql://deal_brain:***@127.0.0.1:1/deal_brain" in messages
+    assert "s3cr3t-pw" not in messages
+    assert all("s3cr3t-pw" not in str(event) for event in result.all_events)
+
+
+def test_a_missing_column_names_table_and_column_and_is_not_retried(postgres_url):
+    _catalogue(postgres_url)
+    with sa.create_engine(postgres_url).begin() as connection:
+        connection.execute(sa.text("ALTER TABLE listing DROP COLUMN adjusted_price_usd"))
+    before = catalogues.cpu_table(postgres_url)
+    result = _materialize(postgres_url)
+    assert not result.success
+    assert not [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "listings"
+    assert "table `listing` has no column `adjusted_price_usd`" in failure.step_failure_data.error.to_string()
+    pd.testing.assert_frame_equal(catalogues.cpu_table(postgres_url), before)
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_two_runs_racing_end_with_the_table_of_one_run(store, request):
+    url = request.getfixturevalue(f"{store}_url")
+    _catalogue(url)
+    results = []
+    runs = [threading.Thread(target=lambda: results.append(_materialize(url))) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(180)
+    assert [result.success for result in results] == [True, True]
+    table = catalogues.cpu_table(url)
+    assert table["price_target_updated_at"].nunique() == 1  # every row from the same run: no mix
+    _assert_worked_values(url)
