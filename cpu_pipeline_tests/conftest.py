@@ -113,7 +113,10 @@ def served(tmp_path_factory, alert_inbox):
     home = tmp_path_factory.mktemp("served_dagster_home")
     (home / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
     port = free_port()
-    with fresh_postgres_database("cpu_pipeline_dagster") as dagster_url, fresh_postgres_database("cpu_pipeline_app") as app_url:
+    secret = f"pw-{uuid.uuid4().hex}"  # trust auth ignores it; the tests look for it everywhere
+    with fresh_postgres_database("cpu_pipeline_dagster") as dagster_db, fresh_postgres_database("cpu_pipeline_app") as app_db:
+        dagster_url, app_url = (sa.make_url(url).set(password=secret).render_as_string(hide_password=False)
+                                for url in (dagster_db, app_db))
         fill_app_database(app_url)
         env = {
             "DAGSTER_PG_URL": dagster_url,
@@ -124,7 +127,7 @@ def served(tmp_path_factory, alert_inbox):
         }
         stack = service.start(ROOT, home, port, env, log_dir=home)
         try:
-            served = Served(stack, home, dagster_url, app_url)
+            served = Served(stack, home, dagster_url, app_url, secret)
             wait_until_serving(served)
             yield served
         finally:

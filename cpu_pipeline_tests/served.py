@@ -23,6 +23,7 @@ class Served:
     home: Path
     dagster_url: str
     app_url: str
+    secret: str  # the password in both URLs
 
     @property
     def client(self) -> DagsterGraphQLClient:

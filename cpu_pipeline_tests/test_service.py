@@ -1,12 +1,16 @@
 """The served stack, as operators run it: webserver and daemon on the top-level dagster.yaml with
 Dagster's storage in PostgreSQL, driven over the GraphQL API."""
 
+import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -151,6 +155,75 @@ def test_a_webhook_answering_500_changes_nothing_about_the_run(served, alert_inb
         alert_inbox.status = 200
 
 
+def _worker_pid(served, run_id: str, timeout: float = 60) -> int:
+    query = """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {
+                 ... on EngineEvent { message } } } } }"""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in served.graphql(query, id=run_id)["logsForRun"]["events"]:
+            found = re.match(r"Started process for run \(pid: (\d+)\)", event.get("message") or "")
+            if found:
+                return int(found.group(1))
+        time.sleep(0.5)
+    raise TimeoutError(f"run {run_id} reported no worker process")
+
+
+def test_a_run_worker_killed_during_the_write_back_loses_nothing_and_is_retried(served):
+    run_id = served.launch()
+    assert served.wait_for_run(run_id) == "SUCCESS"
+    analytics = ["price_target_good", "price_target_great", "price_target_fair", "price_target_stddev",
+                 "price_target_sample_size", "price_target_confidence", "dollar_per_mark_single",
+                 "dollar_per_mark_multi", "performance_value_percentile", "performance_value_rating"]
+    snapshot = "SELECT * FROM cpu ORDER BY id"
+    before = pd.read_sql_query(snapshot, sa.create_engine(served.app_url))
+    engine = sa.create_engine(served.app_url)
+    blocker = engine.connect()
+    transaction = blocker.begin()
+    blocker.execute(sa.text("SELECT id FROM cpu WHERE id = 60 FOR UPDATE"))  # the UPDATE stops midway here
+    try:
+        killed = served.launch()
+        waiting = _wait_for_lock_wait(served.app_url, "UPDATE cpu SET")
+        os.kill(_worker_pid(served, killed), signal.SIGKILL)
+    finally:
+        transaction.rollback()
+        blocker.close()
+    _wait_until_backend_gone(served.app_url, waiting)
+    pd.testing.assert_frame_equal(pd.read_sql_query(snapshot, engine), before)  # rows lost or half-written: 0
+    assert served.wait_for_run(killed) == "FAILURE"  # run monitoring found the worker gone
+    retries = served.graphql(
+        """query($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}) { ... on Runs { results { runId } } } }""",
+        tags=[{"key": "dagster/parent_run_id", "value": killed}])["runsOrError"]["results"]
+    deadline = time.monotonic() + 120
+    while not retries and time.monotonic() < deadline:
+        time.sleep(2)
+        retries = served.graphql(
+            """query($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}) { ... on Runs { results { runId } } } }""",
+            tags=[{"key": "dagster/parent_run_id", "value": killed}])["runsOrError"]["results"]
+    [retry] = retries
+    assert served.wait_for_run(retry["runId"]) == "SUCCESS"
+    after = pd.read_sql_query(snapshot, engine)
+    pd.testing.assert_frame_equal(after[analytics], before[analytics])  # the right values, written again
+    assert (after["price_target_updated_at"] > before["price_target_updated_at"]).all()
+    engine.dispose()
+
+
+def _wait_for_lock_wait(url: str, prefix: str, timeout: float = 120) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid = _scalar(url, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND wait_event_type = 'Lock' AND query LIKE :prefix", prefix=prefix + "%")
+        if pid:
+            return pid
+        time.sleep(0.2)
+    raise TimeoutError(f"no statement {prefix!r} waited on a lock within {timeout} s")
+
+
+def _wait_until_backend_gone(url: str, pid: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while _scalar(url, "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid", pid=pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 def test_a_run_past_its_maximum_runtime_is_failed_and_alerts(served, alert_inbox):
     # Another session holds the cpu table, so the run's load waits far past its 3 s maximum.
     engine = sa.create_engine(served.app_url)
@@ -204,3 +277,25 @@ def test_a_bare_dagster_dev_without_dagster_pg_url_says_what_to_set(tmp_path):
                             capture_output=True, text=True, timeout=120, start_new_session=True)
     assert result.returncode != 0
     assert "DAGSTER_PG_URL" in result.stdout + result.stderr
+
+
+def test_no_password_reaches_logs_run_records_errors_or_the_api(served):
+    # Every run of the session so far (successes, failures, the unreachable database) is in storage.
+    pattern = f"%{served.secret}%"
+    for table, column in (("event_logs", "event"), ("runs", "run_body")):
+        assert _scalar(served.dagster_url, f"SELECT count(*) FROM {table} WHERE {column} LIKE :p", p=pattern) == 0
+    assert _scalar(served.dagster_url, "SELECT count(*) FROM event_logs") > 100
+    assert served.secret not in served.log("webserver") + served.log("daemon")
+    resource = served.graphql(
+        """query($selector: ResourceSelector!) { topLevelResourceDetailsOrError(resourceSelector: $selector) {
+             ... on ResourceDetails { configuredValues { key value type } } } }""",
+        selector={"repositoryLocationName": "cpu_pipeline.definitions", "repositoryName": "__repository__",
+                  "resourceName": "app_database"})["topLevelResourceDetailsOrError"]
+    assert {"key": "url", "value": "DATABASE_URL", "type": "ENV_VAR"} in resource["configuredValues"]
+    assert served.secret not in json.dumps(resource)
+
+
+def test_the_webserver_listens_on_loopback_only(served):
+    listening = [line.split()[1] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+                 if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == served.stack.port]
+    assert listening == ["0100007F:%04X" % served.stack.port]

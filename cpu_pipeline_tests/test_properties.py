@@ -1,0 +1,275 @@
+"""Property tests over whole generated catalogues: the pipeline against a one-CPU-at-a-time reference.
+
+Each example writes a catalogue (CPUs carrying previous analytics values, and listings) into a real
+store, runs the pipeline's steps as the assets do, reads the `cpu` table back and compares it with
+`reference.reference` on the rows as written. The number of catalogues each test ran is printed
+(`-s`) and recorded as the `catalogues` user property.
+"""
+
+import math
+from collections import Counter
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cpu_pipeline.analytics import cpu_analytics
+from cpu_pipeline.analytics.performance import performance_metrics
+from cpu_pipeline.analytics.price_targets import price_targets
+from cpu_pipeline.database import io
+from cpu_pipeline.database.schema import ANALYTICS_COLUMNS, create_missing_tables
+from cpu_pipeline.defs import assets, checks
+from cpu_pipeline.defs.resources import AppDatabase
+from cpu_pipeline_tests import catalogues
+from cpu_pipeline_tests.reference import ERROR, reference
+
+# Reproducible in CI: the same catalogues on every run, no example database, a blob to replay a failure.
+settings.register_profile("cpu_pipeline_ci", derandomize=True, database=None, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+CI = settings.get_profile("cpu_pipeline_ci")
+
+MAX_CENTS = 99_999_999_99  # numeric(10,2)
+MAX_SCORE = 2**31 - 1  # a 32-bit integer column
+UNKNOWN_CPU = 999_999  # no FK is enforced in SQLite: a listing may name no CPU
+NOW = datetime(2030, 1, 2, 3, 4, 5)
+BEFORE = datetime(2000, 1, 1)
+FAIL_ABOVE = checks.ErrorRateGate().fail_above
+# Recognisable previous values: a CPU in error must keep them, every other CPU must lose them.
+SENTINEL = {"price_target_good": -1.0, "price_target_great": -2.0, "price_target_fair": -3.0,
+            "price_target_stddev": -4.0, "price_target_sample_size": 999, "price_target_confidence": "sentinel",
+            "price_target_updated_at": BEFORE, "dollar_per_mark_single": -5.0, "dollar_per_mark_multi": -6.0,
+            "performance_value_percentile": -7.0, "performance_value_rating": "sentinel",
+            "performance_metrics_updated_at": BEFORE}
+NO_PREVIOUS = {column: None for column in SENTINEL} | {"price_target_sample_size": 0}
+SQRT_TARGETS = ("price_target_great", "price_target_fair", "price_target_stddev")
+GARBAGE = ["abc", "fast", "NaN", "nan", "inf", "-inf", "Infinity", "-Infinity", "12abc"]
+FLOAT_NON_FINITE = [math.nan, math.inf, -math.inf]  # SQLite stores NaN as NULL, keeps ±inf
+
+ran = Counter()  # catalogues run per test
+
+
+# --- strategies -------------------------------------------------------------------------------------
+
+def _messy(draw, mess: int) -> bool:
+    """True with probability mess/20: how often a value is drawn from the invalid ones."""
+    return draw(st.sampled_from(range(20))) >= 20 - mess
+
+
+cents = st.one_of(
+    st.sampled_from([1, 10_000, 19_999, 25_000, 100, 101]),  # few distinct prices: ties among CPUs
+    st.integers(1, 100_000),
+    st.integers(-MAX_CENTS, MAX_CENTS),
+    st.sampled_from([0, -1, MAX_CENTS, -MAX_CENTS]),
+)
+
+
+@st.composite
+def price(draw, backend: str, mess: int):
+    """An adjusted (or list) price as written: NULL, a number, number-like text, or an invalid value."""
+    if _messy(draw, mess):
+        return draw(st.sampled_from(GARBAGE + FLOAT_NON_FINITE[1:] if backend == "sqlite" else ["NaN", "nan"]))
+    if backend == "sqlite" and draw(st.integers(0, 9)) == 0:
+        return math.nan  # stored as NULL
+    amount = draw(st.none() | cents.map(lambda c: Decimal(c).scaleb(-2)))
+    if amount is None:
+        return None
+    text = str(amount) if amount % 1 else str(int(amount))  # '300', '12.50'
+    form = draw(st.sampled_from(["number", "text", "padded"]))
+    if form == "number":
+        return amount if backend == "postgres" else float(amount)  # sqlite3 cannot bind a Decimal
+    return text if form == "text" else f" {text} "
+
+
+@st.composite
+def score(draw, backend: str, mess: int):
+    """A PassMark score as written: NULL, 0, a whole number (as number or text), or an invalid value."""
+    if _messy(draw, mess):
+        negative = st.integers(-2**31, -1)
+        if backend == "postgres":
+            return draw(negative)
+        return draw(negative | st.sampled_from([12.5, "12.5", 0.1, *GARBAGE, *FLOAT_NON_FINITE[1:]]))
+    whole = st.sampled_from([1_000, 2_000, 4_000, MAX_SCORE]) | st.integers(1, MAX_SCORE)
+    if backend == "postgres":
+        return draw(st.none() | st.just(0) | whole)
+    return draw(st.none() | st.just(0) | st.just(math.nan) | whole | whole.map(float)
+                | whole.map(str) | whole.map(lambda s: f" {s} "))
+
+
+NAMES = ["Core i5-12400", "Ryzen 5 5600X", "Core i7-13700K", "Ryzen 9 7950X", "Xeon E5-2680 v4"]
+VARIANTS = [str, str.lower, str.upper, lambda s: f" {s}", lambda s: f"{s} ", lambda s: s.replace(" ", "  ")]
+# Unique (the column is), but only up to case and whitespace.
+names = st.builds(lambda name, variant: variant(name), st.sampled_from(NAMES), st.sampled_from(VARIANTS))
+
+
+@st.composite
+def catalogue(draw, backend: str):
+    """(cpu rows with their previous analytics values, listing rows), as they will be written."""
+    mess = draw(st.sampled_from([0, 1, 4]))  # none, a few (the gate can pass with errors), many
+    ids = draw(st.lists(st.integers(1, 50), max_size=12, unique=True))
+    cpu_names = draw(st.lists(names, min_size=len(ids), max_size=len(ids), unique=True))
+    cpus = [{"id": cpu_id, "name": name, "manufacturer": draw(st.sampled_from(["Intel", "AMD"])),
+             "cpu_mark_multi": draw(score(backend, mess)), "cpu_mark_single": draw(score(backend, mess)),
+             **draw(st.sampled_from([SENTINEL, NO_PREVIOUS]))}
+            for cpu_id, name in zip(ids, cpu_names)]
+    owners = st.sampled_from([*ids, UNKNOWN_CPU, None])
+    statuses = st.sampled_from(["active", "active", "active", "archived", "pending", "Active"])
+    count = draw(st.integers(0, 40))
+    listings = [{"id": listing_id, "cpu_id": draw(owners), "status": draw(statuses),
+                 "price_usd": draw(price(backend, mess)), "adjusted_price_usd": draw(price(backend, mess))}
+                for listing_id in range(1, count + 1)]
+    return cpus, listings
+
+
+# --- the pipeline's steps, and the table read back ---------------------------------------------------
+
+def run_pipeline_steps(engine: sa.Engine) -> tuple[set, bool]:
+    """What the assets do, step by step: returns the CPU ids in error and whether the gate passed."""
+    cpus, listings = io.load_cpus(engine), io.load_listings(engine)
+    targets = price_targets(cpus, listings)
+    performance = performance_metrics(cpus, targets)
+    passed = cpu_analytics.error_rate(performance) <= FAIL_ABOVE
+    if passed:
+        io.write_analytics(engine, cpu_analytics.analytics_rows(targets, performance), NOW)
+    return set(performance.loc[performance["error"].notna(), "cpu_id"].tolist()), passed
+
+
+def cpu_table(engine: sa.Engine) -> dict[int, dict]:
+    with engine.connect() as connection:
+        return {row["id"]: dict(row) for row in connection.execute(sa.text("SELECT * FROM cpu ORDER BY id")).mappings()}
+
+
+def empty(engine: sa.Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM listing"))
+        connection.execute(sa.text("DELETE FROM cpu"))
+
+
+def timestamp(value) -> datetime:
+    """SQLite hands a DATETIME back as the text it stored; PostgreSQL as a datetime."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def assert_rounded_sqrt_target(column: str, actual: float, expected: float, exact: Fraction) -> None:
+    """Equal, or, only when the exact value lies within 1e-9 of a half-cent boundary, rounded to the
+    other side of it (the pipeline rounds these from a float)."""
+    if actual == expected:
+        return
+    cents = exact * 100
+    boundary = math.floor(cents) + Fraction(1, 2)
+    assert abs(cents - boundary) / 100 < Fraction(1, 10**9), (column, actual, expected, float(exact))
+    assert actual in (math.floor(cents) / 100, math.ceil(cents) / 100), (column, actual, expected, float(exact))
+
+
+def assert_matches_reference(rows: tuple[list, list], before: dict, after: dict, in_error: set, passed: bool) -> None:
+    cpus, listings = rows
+    expected = reference(cpus, listings)
+    # (d) the same CPUs in error
+    assert in_error == {cpu_id for cpu_id, outcome in expected.items() if outcome == ERROR}
+    # (a) nothing non-finite is ever written
+    for row in after.values():
+        assert all(math.isfinite(row[c]) for c in ANALYTICS_COLUMNS if isinstance(row[c], float)), row
+    if not passed:
+        # (b) the gate failed: not one value changed
+        assert after == before
+        return
+    assert after.keys() == before.keys()
+    for cpu_id, outcome in expected.items():
+        row = after[cpu_id]
+        if outcome == ERROR:
+            # (c) a CPU in error keeps its previous values untouched
+            assert row == before[cpu_id]
+            continue
+        # (c) every other CPU has exactly the reference's values, and is stamped
+        for column, value in outcome.values.items():
+            if column in outcome.unrounded:
+                assert_rounded_sqrt_target(column, row[column], value, outcome.unrounded[column])
+            else:
+                assert row[column] == value, (cpu_id, column, row[column], value)
+        assert timestamp(row["price_target_updated_at"]) == NOW
+        assert timestamp(row["performance_metrics_updated_at"]) == NOW
+
+
+def check_catalogue(engine: sa.Engine, url: str, rows: tuple[list, list]) -> None:
+    empty(engine)
+    catalogues.write(url, *rows)
+    before = cpu_table(engine)
+    in_error, passed = run_pipeline_steps(engine)
+    assert_matches_reference(rows, before, cpu_table(engine), in_error, passed)
+
+
+# --- the tests ----------------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def report_catalogues(request):
+    """After each test: how many catalogues it ran, printed and recorded as a user property."""
+    yield
+    if request.node.name in ran:
+        count = ran[request.node.name]
+        request.node.user_properties.append(("catalogues", count))
+        print(f"\n{request.node.name}: {count} catalogues")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def summary():
+    yield
+    print(f"\ntest_properties: {sum(ran.values())} catalogues in all ({', '.join(f'{k} {v}' for k, v in ran.items())})")
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url):
+    engine = sa.create_engine(sqlite_url)
+    create_missing_tables(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_engine(postgres_url):
+    engine = sa.create_engine(postgres_url)
+    create_missing_tables(engine)
+    yield engine
+    engine.dispose()
+
+
+@settings(CI, max_examples=200)
+@given(rows=catalogue("sqlite"))
+def test_sqlite_catalogues_match_the_reference(sqlite_engine, sqlite_url, rows):
+    ran["test_sqlite_catalogues_match_the_reference"] += 1
+    check_catalogue(sqlite_engine, sqlite_url, rows)
+
+
+@pytest.mark.postgres
+@settings(CI, max_examples=40)
+@given(rows=catalogue("postgres"))
+def test_postgres_catalogues_match_the_reference(postgres_engine, postgres_url, rows):
+    ran["test_postgres_catalogues_match_the_reference"] += 1
+    check_catalogue(postgres_engine, postgres_url, rows)
+
+
+@settings(CI, max_examples=25)
+@given(rows=catalogue("sqlite"))
+def test_a_dagster_run_succeeds_or_fails_only_at_the_gate(sqlite_engine, sqlite_url, rows):
+    ran["test_a_dagster_run_succeeds_or_fails_only_at_the_gate"] += 1
+    empty(sqlite_engine)
+    catalogues.write(sqlite_url, *rows)
+    result = dg.materialize(
+        [assets.cpus, assets.listings, assets.cpu_price_targets, assets.cpu_performance_metrics, assets.cpu_analytics],
+        resources={"app_database": AppDatabase(url=sqlite_url)},
+        raise_on_error=False,
+    )
+    in_error = sum(outcome == ERROR for outcome in reference(*rows).values())
+    gate_fails = in_error > FAIL_ABOVE * len(rows[0])
+    assert result.success is not gate_fails
+    if gate_fails:
+        [failure] = result.get_step_failure_events()
+        assert failure.step_key == "cpu_performance_metrics"
+        assert failure.step_failure_data.error.cls_name == "DagsterAssetCheckFailedError"
+        # The only blocking check that failed with severity ERROR is the gate.
+        blocking = [e for e in result.get_asset_check_evaluations()
+                    if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+        assert [e.check_name for e in blocking] == [checks.ERROR_RATE]
