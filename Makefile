@@ -30,7 +30,7 @@ test: install
 
 # The Dagster UI and daemon on the embedded instance: http://127.0.0.1:3000
 dev: install $(EMBEDDED_HOME)/dagster.yaml
-	DAGSTER_HOME=$(EMBEDDED_HOME) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $${DAGSTER_PORT:-3000}
+	DAGSTER_HOME=$(EMBEDDED_HOME) $(BIN)/dagster dev -w workspace.yaml -h $${DAGSTER_HOST:-127.0.0.1} -p $${DAGSTER_PORT:-3000}
 
 # The production stack on the top-level dagster.yaml: needs DAGSTER_PG_URL.
 serve: install

@@ -70,7 +70,7 @@ def serve(args: argparse.Namespace) -> int:
     from cpu_pipeline import service
 
     try:
-        return service.serve(Path.cwd(), args.port)
+        return service.serve(Path.cwd(), args.port, args.host)
     except service.StackError as error:
         print(f"serve: {error}", file=sys.stderr)
         return 2
@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     generating.set_defaults(handler=generate)
     serving = commands.add_parser("serve", help="run the Dagster webserver and daemon on the top-level dagster.yaml")
     serving.add_argument("--port", type=int, default=int(os.getenv("DAGSTER_PORT", "3000")))
+    serving.add_argument("--host", default=os.getenv("DAGSTER_HOST", "127.0.0.1"),
+                         help="address the webserver binds to (default: $DAGSTER_HOST or 127.0.0.1, this host only)")
     serving.set_defaults(handler=serve)
     args = parser.parse_args(argv)
     return args.handler(args)

@@ -49,11 +49,12 @@ class Stack:
     """The running webserver and daemon."""
 
     port: int
+    host: str = "127.0.0.1"
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def stop(self, timeout: float = 20) -> None:
         for process in self.processes:
@@ -75,13 +76,14 @@ class Stack:
 
 
 def start(root: Path, dagster_home: Path, port: int, env: dict[str, str] | None = None,
-          log_dir: Path | None = None) -> Stack:
-    """Start the webserver (on 127.0.0.1:`port`) and the daemon for the workspace in `root`."""
+          log_dir: Path | None = None, host: str = "127.0.0.1") -> Stack:
+    """Start the webserver (on `host`:`port`, loopback unless told otherwise) and the daemon for
+    the workspace in `root`."""
     bin_dir = Path(sys.executable).parent
     child_env = {**os.environ, **(env or {}), "DAGSTER_HOME": str(dagster_home)}
-    stack = Stack(port)
+    stack = Stack(port, host)
     commands = {
-        "webserver": [str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
+        "webserver": [str(bin_dir / "dagster-webserver"), "-h", host, "-p", str(port), "-w", "workspace.yaml"],
         "daemon": [str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"],
     }
     for name, command in commands.items():
@@ -93,12 +95,12 @@ def start(root: Path, dagster_home: Path, port: int, env: dict[str, str] | None 
     return stack
 
 
-def serve(root: Path, port: int) -> int:
+def serve(root: Path, port: int, host: str = "127.0.0.1") -> int:
     """Run the stack in the foreground until Ctrl-C, SIGTERM, or one of its processes exits."""
     check_dagster_pg_url(os.getenv("DAGSTER_PG_URL"))
     if not (root / "dagster.yaml").exists() or not (root / "workspace.yaml").exists():
         raise StackError(f"{root} holds no dagster.yaml and workspace.yaml: run `make serve` from the repository root.")
-    stack = start(root, dagster_home=root, port=port)
+    stack = start(root, dagster_home=root, port=port, host=host)
     print(f"Dagster UI on {stack.url} (dagster.yaml in {root}); Ctrl-C stops the webserver and the daemon.")
 
     def stop_on_signal(signum, _frame):

@@ -1,0 +1,35 @@
+import dagster as dg
+import pytest
+
+from cpu_pipeline.database.engine import DatabaseUnavailable
+from cpu_pipeline.defs.resources import AppDatabase, app_database, app_database_kind
+
+
+def test_the_url_is_shown_with_its_password_masked():
+    database = AppDatabase(url="postgresql://deal_brain:s3cr3t@db.example:5432/deal_brain")
+    assert database.display_url == "postgresql://deal_brain:***@db.example:5432/deal_brain"
+
+
+def test_database_url_picks_the_database_through_an_env_var(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@127.0.0.1:5432/x")
+    configured = app_database()
+    assert not configured.fill_with_demo_when_empty
+    assert app_database_kind() == "postgres"
+    assert configured.url == dg.EnvVar("DATABASE_URL")  # resolved at run time; the value never enters the config
+
+
+def test_without_database_url_the_embedded_default_is_used(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("CPU_PIPELINE_DATA_DIR", str(tmp_path))
+    configured = app_database()
+    assert configured.url == f"sqlite:///{tmp_path / 'cpu_pipeline.sqlite'}"
+    assert configured.fill_with_demo_when_empty
+    assert app_database_kind() == "sqlite"
+
+
+def test_an_unreachable_database_is_named_without_its_password():
+    database = AppDatabase(url="postgresql://deal_brain:s3cr3t@127.0.0.1:1/deal_brain")
+    with pytest.raises(DatabaseUnavailable) as failure:
+        database.load_cpus()
+    assert "postgresql://deal_brain:***@127.0.0.1:1/deal_brain" in str(failure.value)
+    assert "s3cr3t" not in str(failure.value)
