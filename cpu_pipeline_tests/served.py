@@ -36,9 +36,10 @@ class Served:
         assert "errors" not in body, body["errors"]
         return body["data"]
 
-    def launch(self, run_config: dict | None = None, job: str = JOB, tags: dict | None = None) -> str:
+    def launch(self, run_config: dict | None = None, job: str = JOB, tags: dict | None = None,
+               asset_selection: list[str] | None = None) -> str:
         return self.client.submit_job_execution(job, repository_location_name=LOCATION, run_config=run_config or {},
-                                                tags=tags)
+                                                tags=tags, asset_selection=asset_selection)
 
     def wait_for_run(self, run_id: str, timeout: float = 180) -> str:
         deadline = time.monotonic() + timeout

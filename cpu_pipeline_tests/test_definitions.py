@@ -11,6 +11,11 @@ EXPECTED_DEPENDENCIES = {
     "cpu_performance_metrics": {"cpus", "cpu_price_targets"},
     "cpu_analytics": {"cpu_price_targets", "cpu_performance_metrics"},
 }
+HISTORY_DEPENDENCIES = {
+    "cpu_analytics_history": {"cpu_analytics", "cpu_price_targets", "cpu_performance_metrics"},
+    "cpu_price_trends": {"cpu_analytics_history", "cpus", "listings", "cpu_price_targets"},
+}
+ALL_DEPENDENCIES = {**EXPECTED_DEPENDENCIES, **HISTORY_DEPENDENCIES}
 EXPECTED_CHECKS = {
     ("cpu_price_targets", "targets_ordered"),
     ("cpu_price_targets", "confidence_matches_sample_size"),
@@ -31,14 +36,15 @@ def test_the_asset_graph_is_pinned():
         key.to_user_string(): {parent.to_user_string() for parent in graph.get(key).parent_keys}
         for key in graph.get_all_asset_keys()
     }
-    assert dependencies == EXPECTED_DEPENDENCIES
+    assert dependencies == ALL_DEPENDENCIES
     checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
     assert checks == EXPECTED_CHECKS
 
 
 def test_every_asset_explains_itself_in_the_ui():
     for spec in defs.resolve_all_asset_specs():
-        assert spec.group_name == "cpu_metrics"
+        expected_group = "cpu_metrics" if spec.key.to_user_string() in EXPECTED_DEPENDENCIES else "cpu_price_history"
+        assert spec.group_name == expected_group
         assert spec.description
         assert spec.owners == ["team:deal-brain"]
         assert "pandas" in spec.kinds
@@ -56,3 +62,11 @@ def test_the_job_covers_every_asset_and_check():
 def test_the_nightly_schedule_targets_the_job():
     schedule = defs.resolve_schedule_def("recalculate_cpu_metrics_nightly")
     assert schedule.job_name == "recalculate_cpu_metrics"
+
+
+def test_the_history_is_daily_in_utc_and_filled_after_each_recalculation():
+    job = defs.resolve_job_def("snapshot_cpu_price_history")
+    assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == set(HISTORY_DEPENDENCIES)
+    assert job.partitions_def.timezone == "UTC"
+    sensor = defs.resolve_sensor_def("snapshot_after_recalculation")
+    assert sensor.job_name == "snapshot_cpu_price_history"

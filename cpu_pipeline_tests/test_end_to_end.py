@@ -4,6 +4,7 @@ written rows are read back from the database they were written to."""
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -85,3 +86,24 @@ def test_the_quickstart_fills_the_embedded_default_and_prints_a_summary(tmp_path
     # A second run finds the catalogue in place and recalculates it rather than refilling it.
     again = _run([str(BIN / "cpu-pipeline"), "run"], env)
     assert again.returncode == 0 and "Filled the embedded database" not in again.stderr
+
+
+def test_todays_history_partition_materialises_from_the_cli_and_a_past_day_is_refused(sqlite_url, dagster_home):
+    catalogues.write(sqlite_url, [cpu(1)], listings_for(1, WORKED_HIGH))
+    assert _dagster_job_execute(sqlite_url, dagster_home).returncode == 0
+    today = datetime.now(timezone.utc).date()
+
+    def materialize(day) -> subprocess.CompletedProcess:
+        return _run([str(BIN / "dagster"), "asset", "materialize", "-m", "cpu_pipeline.definitions",
+                     "--select", "cpu_analytics_history", "--partition", day.isoformat()],
+                    {"DATABASE_URL": sqlite_url, "DAGSTER_HOME": dagster_home})
+
+    result = materialize(today)
+    assert result.returncode == 0, result.stderr[-3000:]
+    engine = sa.create_engine(sqlite_url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT cpu_id, day, price_target_good FROM cpu_analytics_history")).fetchall()
+    assert [tuple(row) for row in rows] == [(1, today.isoformat(), 352.8)]
+    past = materialize(today - timedelta(days=3))
+    assert past.returncode != 0
+    assert "cannot be computed" in past.stderr + past.stdout

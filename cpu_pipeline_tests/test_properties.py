@@ -35,7 +35,7 @@ CI = settings.get_profile("cpu_pipeline_ci")
 
 MAX_CENTS = 99_999_999_99  # numeric(10,2)
 MAX_SCORE = 2**31 - 1  # a 32-bit integer column
-UNKNOWN_CPU = 999_999  # no FK is enforced in SQLite: a listing may name no CPU
+UNKNOWN_CPU = 999_999
 NOW = datetime(2030, 1, 2, 3, 4, 5)
 BEFORE = datetime(2000, 1, 1)
 FAIL_ABOVE = checks.ErrorRateGate().fail_above
@@ -46,9 +46,11 @@ SENTINEL = {"price_target_good": -1.0, "price_target_great": -2.0, "price_target
             "performance_value_percentile": -7.0, "performance_value_rating": "sentinel",
             "performance_metrics_updated_at": BEFORE}
 NO_PREVIOUS = {column: None for column in SENTINEL} | {"price_target_sample_size": 0}
-SQRT_TARGETS = ("price_target_great", "price_target_fair", "price_target_stddev")
+SCORE_COLUMNS = ("cpu_mark_multi", "cpu_mark_single")
 GARBAGE = ["abc", "fast", "NaN", "nan", "inf", "-inf", "Infinity", "-Infinity", "12abc"]
-FLOAT_NON_FINITE = [math.nan, math.inf, -math.inf]  # SQLite stores NaN as NULL, keeps ±inf
+INFINITIES = [math.inf, -math.inf]  # SQLite keeps them (and stores a float NaN as NULL)
+# PostgreSQL's numeric(10,2) holds NaN but no infinity, and its integer columns neither.
+POSTGRES_INVALID = ["NaN", "nan"]
 
 ran = Counter()  # catalogues run per test
 
@@ -56,28 +58,29 @@ ran = Counter()  # catalogues run per test
 # --- strategies -------------------------------------------------------------------------------------
 
 def _messy(draw, mess: int) -> bool:
-    """True with probability mess/20: how often a value is drawn from the invalid ones."""
-    return draw(st.sampled_from(range(20))) >= 20 - mess
+    """True with probability mess/40: how often a value is drawn from the invalid ones."""
+    return draw(st.sampled_from(range(40))) >= 40 - mess
 
 
-cents = st.one_of(
-    st.sampled_from([1, 10_000, 19_999, 25_000, 100, 101]),  # few distinct prices: ties among CPUs
+POSITIVE_CENTS = st.one_of(
+    st.sampled_from([10_000, 20_000, 40_000, 19_999, 1, MAX_CENTS]),  # few distinct prices: ties among CPUs
     st.integers(1, 100_000),
-    st.integers(-MAX_CENTS, MAX_CENTS),
-    st.sampled_from([0, -1, MAX_CENTS, -MAX_CENTS]),
+    st.integers(1, MAX_CENTS),
 )
+NON_POSITIVE_CENTS = st.sampled_from([0, -1, -MAX_CENTS]) | st.integers(-MAX_CENTS, 0)
 
 
 @st.composite
-def price(draw, backend: str, mess: int):
+def price(draw, backend: str, mess: int, invalid: list):
     """An adjusted (or list) price as written: NULL, a number, number-like text, or an invalid value."""
     if _messy(draw, mess):
-        return draw(st.sampled_from(GARBAGE + FLOAT_NON_FINITE[1:] if backend == "sqlite" else ["NaN", "nan"]))
+        return draw(st.sampled_from(invalid))
     if backend == "sqlite" and draw(st.integers(0, 9)) == 0:
         return math.nan  # stored as NULL
-    amount = draw(st.none() | cents.map(lambda c: Decimal(c).scaleb(-2)))
-    if amount is None:
+    kind = draw(st.sampled_from(["positive"] * 6 + ["non-positive", "null"]))
+    if kind == "null":
         return None
+    amount = Decimal(draw(POSITIVE_CENTS if kind == "positive" else NON_POSITIVE_CENTS)).scaleb(-2)
     text = str(amount) if amount % 1 else str(int(amount))  # '300', '12.50'
     form = draw(st.sampled_from(["number", "text", "padded"]))
     if form == "number":
@@ -86,13 +89,13 @@ def price(draw, backend: str, mess: int):
 
 
 @st.composite
-def score(draw, backend: str, mess: int):
+def score(draw, backend: str, mess: int, invalid: list):
     """A PassMark score as written: NULL, 0, a whole number (as number or text), or an invalid value."""
     if _messy(draw, mess):
         negative = st.integers(-2**31, -1)
         if backend == "postgres":
             return draw(negative)
-        return draw(negative | st.sampled_from([12.5, "12.5", 0.1, *GARBAGE, *FLOAT_NON_FINITE[1:]]))
+        return draw(negative | st.sampled_from([12.5, "12.5", 0.1, *invalid]))
     whole = st.sampled_from([1_000, 2_000, 4_000, MAX_SCORE]) | st.integers(1, MAX_SCORE)
     if backend == "postgres":
         return draw(st.none() | st.just(0) | whole)
@@ -100,29 +103,48 @@ def score(draw, backend: str, mess: int):
                 | whole.map(str) | whole.map(lambda s: f" {s} "))
 
 
-NAMES = ["Core i5-12400", "Ryzen 5 5600X", "Core i7-13700K", "Ryzen 9 7950X", "Xeon E5-2680 v4"]
-VARIANTS = [str, str.lower, str.upper, lambda s: f" {s}", lambda s: f"{s} ", lambda s: s.replace(" ", "  ")]
-# Unique (the column is), but only up to case and whitespace.
-names = st.builds(lambda name, variant: variant(name), st.sampled_from(NAMES), st.sampled_from(VARIANTS))
+# Names are unique (the column is), but only up to case and whitespace.
+NAMES = [variant for name in ["Core i5-12400", "Ryzen 5 5600X", "Core i7-13700K", "Xeon E5-2680 v4"]
+         for variant in (name, name.lower(), name.upper(), f" {name}", f"{name} ", name.replace(" ", "  "))]
+
+
+@st.composite
+def listings_of(draw, cpu_id, backend: str, mess: int, invalid: list, count: st.SearchStrategy) -> list[dict]:
+    statuses = st.sampled_from(["active"] * 5 + ["archived", "pending", "Active"])
+    prices = price(backend, mess, invalid)
+    return [{"cpu_id": cpu_id, "status": draw(statuses), "price_usd": draw(prices), "adjusted_price_usd": draw(prices)}
+            for _ in range(draw(count))]
 
 
 @st.composite
 def catalogue(draw, backend: str):
     """(cpu rows with their previous analytics values, listing rows), as they will be written."""
-    mess = draw(st.sampled_from([0, 1, 4]))  # none, a few (the gate can pass with errors), many
-    ids = draw(st.lists(st.integers(1, 50), max_size=12, unique=True))
-    cpu_names = draw(st.lists(names, min_size=len(ids), max_size=len(ids), unique=True))
-    cpus = [{"id": cpu_id, "name": name, "manufacturer": draw(st.sampled_from(["Intel", "AMD"])),
-             "cpu_mark_multi": draw(score(backend, mess)), "cpu_mark_single": draw(score(backend, mess)),
-             **draw(st.sampled_from([SENTINEL, NO_PREVIOUS]))}
-            for cpu_id, name in zip(ids, cpu_names)]
-    owners = st.sampled_from([*ids, UNKNOWN_CPU, None])
-    statuses = st.sampled_from(["active", "active", "active", "archived", "pending", "Active"])
-    count = draw(st.integers(0, 40))
-    listings = [{"id": listing_id, "cpu_id": draw(owners), "status": draw(statuses),
-                 "price_usd": draw(price(backend, mess)), "adjusted_price_usd": draw(price(backend, mess))}
-                for listing_id in range(1, count + 1)]
-    return cpus, listings
+    mess = draw(st.sampled_from([0, 1, 1, 8]))  # none, a few (the gate can pass with errors), many
+    # SQLite: a column without text is read as floats, one with text as objects; both must be covered.
+    invalid = draw(st.sampled_from([GARBAGE, INFINITIES, GARBAGE + INFINITIES])) if backend == "sqlite" else POSTGRES_INVALID
+    # Half the catalogues have 10 to 12 CPUs: only there can one CPU be in error without failing the gate.
+    size = draw(st.integers(0, 12) | st.integers(10, 12))
+    ids = draw(st.lists(st.integers(1, 50), min_size=size, max_size=size, unique=True))
+    cpu_names = draw(st.lists(st.sampled_from(NAMES), min_size=size, max_size=size, unique=True))
+    # Per CPU from none to enough listings for `high` confidence.
+    per_cpu = st.sampled_from([0, 1, 2, 3, 5, 15, 30])
+    cpus, listings = [], []
+    for cpu_id, name in zip(ids, cpu_names):
+        if cpus and draw(st.sampled_from(range(4))) == 0:
+            # A re-import of the previous CPU (same scores, same listings): exact ties in value.
+            twin = cpus[-1]
+            scores = {column: twin[column] for column in SCORE_COLUMNS}
+            listings += [dict(listing, cpu_id=cpu_id) for listing in listings if listing["cpu_id"] == twin["id"]]
+        else:
+            scores = {column: draw(score(backend, mess, invalid)) for column in SCORE_COLUMNS}
+            listings += draw(listings_of(cpu_id, backend, mess, invalid, per_cpu))
+        cpus.append({"id": cpu_id, "name": name, "manufacturer": draw(st.sampled_from(["Intel", "AMD"])),
+                     **scores, **draw(st.sampled_from([SENTINEL, NO_PREVIOUS]))})
+    # Listings without a CPU; PostgreSQL enforces the foreign key, SQLite lets one name no CPU.
+    for stray in (None, UNKNOWN_CPU) if backend == "sqlite" else (None,):
+        listings += draw(listings_of(stray, backend, mess, invalid, st.integers(0, 2)))
+    listings = draw(st.permutations(listings))[:40]
+    return cpus, [dict(listing, id=listing_id) for listing_id, listing in enumerate(listings, start=1)]
 
 
 # --- the pipeline's steps, and the table read back ---------------------------------------------------

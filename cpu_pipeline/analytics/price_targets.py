@@ -8,6 +8,8 @@ deviation sd (divisor n - 1):
 With n < 2 the targets are NULL and the confidence `insufficient`.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -23,25 +25,42 @@ def confidence(sample_size: pd.Series) -> pd.Series:
     return pd.Series(np.select(conditions, labels, "insufficient"), index=sample_size.index)
 
 
-def price_targets(cpus: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
-    """One row per CPU in `cpus` (`id`), from `listings` (`id`, `cpu_id`, `status`, `adjusted_price_usd`).
+@dataclass
+class PriceSamples:
+    """P for every CPU at once: each usable price, in whole cents, with its CPU's position in `cpus`."""
 
-    Columns: `cpu_id`, `sample_size`, `total_cents` (the sum of P in cents), `mean_price`
-    (unrounded, NaN without prices), the four
-    `price_target_*` values, `price_target_confidence`, and `price_error`: why the CPU's listings
-    make it an error (an active listing whose adjusted price is not a finite number), else None.
-    """
-    cpu_ids = cpus["id"].to_numpy()
-    position = pd.Index(cpu_ids).get_indexer(pd.to_numeric(listings["cpu_id"], errors="coerce"))
+    at: np.ndarray
+    cents: np.ndarray
+    cpu_count: int
+
+    def count(self) -> np.ndarray:
+        return np.bincount(self.at, minlength=self.cpu_count)
+
+
+def price_samples(cpus: pd.DataFrame, listings: pd.DataFrame) -> tuple[PriceSamples, np.ndarray, np.ndarray]:
+    """The usable prices, and per listing its CPU's position (-1 when unknown) and whether it is an
+    active listing of a known CPU whose price is present but not a finite number."""
+    position = pd.Index(cpus["id"].to_numpy()).get_indexer(pd.to_numeric(listings["cpu_id"], errors="coerce"))
     prices, invalid = parse_numbers(listings["adjusted_price_usd"])
     active = (listings["status"] == "active").to_numpy() & (position >= 0)
-
     usable = active & (prices.to_numpy() > 0)
     # Prices are numeric(10,2): whole cents, summed exactly (below 2**53 cents a CPU), keep the mean
     # a true ratio until its one rounding.
     cents = np.rint(prices.to_numpy()[usable] * 100)
-    at = position[usable]
-    n = np.bincount(at, minlength=len(cpus))
+    return PriceSamples(position[usable], cents, len(cpus)), position, invalid.to_numpy() & active
+
+
+def price_targets(cpus: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
+    """One row per CPU in `cpus` (`id`), from `listings` (`id`, `cpu_id`, `status`, `adjusted_price_usd`).
+
+    Columns: `cpu_id`, `sample_size`, `total_cents` (the sum of P in cents), `mean_price` and
+    `sd_price` (unrounded, NaN without enough prices), the four `price_target_*` values,
+    `price_target_confidence`, and `price_error`: why the CPU's listings make it an error (an active
+    listing whose adjusted price is not a finite number), else None.
+    """
+    samples, position, bad = price_samples(cpus, listings)
+    at, cents = samples.at, samples.cents
+    n = samples.count()
     total_cents = np.bincount(at, weights=cents, minlength=len(cpus))
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_cents = total_cents / n
@@ -51,10 +70,11 @@ def price_targets(cpus: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
     enough = n >= 2
     frame = pd.DataFrame(
         {
-            "cpu_id": cpu_ids,
+            "cpu_id": cpus["id"].to_numpy(),
             "sample_size": n,
             "total_cents": total_cents,
             "mean_price": mean,
+            "sd_price": np.where(enough, sd, np.nan),
             "price_target_good": round_ratio(np.where(enough, total_cents, np.nan), 100 * n, 2),
             "price_target_great": round_floats(np.where(enough, np.maximum(mean - sd, 0), np.nan), 2),
             "price_target_fair": round_floats(np.where(enough, mean + sd, np.nan), 2),
@@ -62,7 +82,7 @@ def price_targets(cpus: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
         }
     )
     frame["price_target_confidence"] = confidence(frame["sample_size"])
-    frame["price_error"] = _price_errors(listings, invalid.to_numpy() & active, position, len(cpus))
+    frame["price_error"] = _price_errors(listings, bad, position, len(cpus))
     return frame
 
 

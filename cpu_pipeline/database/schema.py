@@ -40,6 +40,31 @@ listing = sa.Table(
     sa.Column("adjusted_price_usd", sa.Numeric(10, 2)),
 )
 
+# The pipeline's own tables, beside Deal Brain's: the nightly snapshots, and the trends they give.
+cpu_analytics_history = sa.Table(
+    "cpu_analytics_history",
+    metadata,
+    sa.Column("cpu_id", sa.Integer, primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    *(sa.Column(column.name, column.type) for column in cpu.columns
+      if column.name.startswith(("price_target_", "dollar_per_mark_", "performance_value_")) and not column.name.endswith("_at")),
+)
+
+cpu_price_trends = sa.Table(
+    "cpu_price_trends",
+    metadata,
+    sa.Column("cpu_id", sa.Integer, primary_key=True),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("price_target_good", sa.Double),
+    sa.Column("good_change_7d", sa.Double),
+    sa.Column("good_change_7d_pct", sa.Double),
+    sa.Column("good_change_30d", sa.Double),
+    sa.Column("good_change_30d_pct", sa.Double),
+    sa.Column("price_drop", sa.Boolean),
+    sa.Column("wide_price_range", sa.Boolean),
+    sa.Column("outlier_count", sa.Integer),
+)
+
 PRICE_TARGET_COLUMNS = [
     "price_target_good",
     "price_target_great",

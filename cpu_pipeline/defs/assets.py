@@ -37,7 +37,7 @@ def _load(context: dg.AssetExecutionContext, load: Callable[[], pd.DataFrame]) -
         raise dg.RetryRequested(max_retries=LOAD_RETRIES, seconds_to_wait=2**context.retry_number) from error
 
 
-def _markdown(frame: pd.DataFrame) -> dg.MetadataValue:
+def markdown(frame: pd.DataFrame) -> dg.MetadataValue:
     return dg.MetadataValue.md(frame.to_markdown(index=False) if len(frame) else "_none_")
 
 
@@ -99,8 +99,8 @@ def cpu_performance_metrics(
             "cpus_valued": int(frame["dollar_per_mark_multi"].notna().sum()),
             "cpus_in_error": len(errors),
             "error_rate": error_rate,
-            "best_value": _markdown(summary.best_value(frame, PREVIEW_ROWS)),
-            "errors": _markdown(errors.head(PREVIEW_ROWS * 2)),
+            "best_value": markdown(summary.best_value(frame, PREVIEW_ROWS)),
+            "errors": markdown(errors.head(PREVIEW_ROWS * 2)),
         },
         check_results=checks.performance_results(frame, error_rate, config),
     )
@@ -132,8 +132,8 @@ def cpu_analytics(
             "cpus_valued": int(rows["dollar_per_mark_multi"].notna().sum()),
             "cpus_in_error": in_error,
             "error_rate": summary.error_rate(cpu_performance_metrics),
-            "best_value": _markdown(summary.best_value(cpu_performance_metrics, PREVIEW_ROWS)),
-            "errors": _markdown(summary.errors(cpu_performance_metrics).head(PREVIEW_ROWS * 2)),
+            "best_value": markdown(summary.best_value(cpu_performance_metrics, PREVIEW_ROWS)),
+            "errors": markdown(summary.errors(cpu_performance_metrics).head(PREVIEW_ROWS * 2)),
         },
         check_results=checks.write_back_results(total, written, in_error),
     )

@@ -7,7 +7,7 @@ project's data folder, filled with the demo catalogue on first use.
 
 import os
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, timezone
 
 import dagster as dg
 import pandas as pd
@@ -63,6 +63,15 @@ class AppDatabase(dg.ConfigurableResource):
     def write_analytics(self, rows: pd.DataFrame, updated_at: datetime) -> int:
         return io.write_analytics(self.engine, rows, updated_at, self.write_lock_timeout_seconds)
 
+    def write_history(self, day: date, rows: pd.DataFrame) -> int:
+        return io.write_history(self.engine, day, rows)
+
+    def load_history(self, since: date, until: date) -> pd.DataFrame:
+        return self._reading(lambda engine: io.load_history(engine, since, until))
+
+    def write_trends(self, rows: pd.DataFrame) -> int:
+        return io.write_trends(self.engine, rows)
+
     def _reading(self, load: Callable[[sa.Engine], pd.DataFrame]) -> pd.DataFrame:
         try:
             return load(self.engine)
@@ -70,6 +79,15 @@ class AppDatabase(dg.ConfigurableResource):
             if is_connection_error(error):
                 raise DatabaseUnavailable(f"cannot reach the application database {describe(error, self.url)}") from None
             raise
+
+
+class Clock(dg.ConfigurableResource):
+    """Today's date in UTC, the day the daily partitions are named by; tests fix it to replay days."""
+
+    fixed_day: str | None = None
+
+    def today(self) -> date:
+        return date.fromisoformat(self.fixed_day) if self.fixed_day else datetime.now(timezone.utc).date()
 
 
 def app_database_url() -> str:

@@ -1,0 +1,112 @@
+"""Price history and trends: a daily snapshot of the night's analytics, and what it says about
+the market, beside the write-back in a group of their own (`cpu_price_history`).
+
+The history is partitioned by UTC day. Only today can be computed from live data, so a backfill of
+another day fails with a clear message instead of writing today's numbers under an old date. After
+every successful recalculation a sensor fills today's partition, and the trends after it.
+"""
+
+from datetime import date, datetime, timedelta, timezone
+
+import dagster as dg
+import pandas as pd
+
+from cpu_pipeline.analytics import cpu_analytics as summary
+from cpu_pipeline.analytics.spread import spread
+from cpu_pipeline.analytics.trends import DEFAULT_DROP_SHARE, WINDOWS, largest_drops, price_trends
+from cpu_pipeline.defs.assets import OWNERS, POOL, PREVIEW_ROWS, markdown
+from cpu_pipeline.defs.jobs import recalculate_cpu_metrics
+from cpu_pipeline.defs.resources import AppDatabase, Clock, app_database_kind
+
+GROUP = "cpu_price_history"
+KINDS = {"pandas", app_database_kind()}
+DAILY = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC", end_offset=1)
+# A trend's earlier price is the latest snapshot on or before the window's start, at most this much
+# older: a few nights without a snapshot do not break a trend.
+MISSED_NIGHTS_TOLERATED = timedelta(days=7)
+
+
+class TrendsConfig(dg.Config):
+    """Share of its price the good price must lose over 7 days to be flagged `price_drop`."""
+
+    drop_share: float = DEFAULT_DROP_SHARE
+
+
+def _today_only(context: dg.AssetExecutionContext, clock: Clock) -> date:
+    day, today = date.fromisoformat(context.partition_key), clock.today()
+    if day != today:
+        raise dg.Failure(
+            description=f"Partition {day} cannot be computed: the snapshot is taken from live data, which only "
+                        f"describes today ({today}, UTC). Materialise today's partition; past days are kept as "
+                        "they were recorded, and cannot be recomputed."
+        )
+    return day
+
+
+@dg.asset(partitions_def=DAILY, group_name=GROUP, pool=POOL, kinds=KINDS, owners=OWNERS,
+          deps=["cpu_analytics"],
+          description="Every night's price targets and performance values, one row per CPU not in error and UTC "
+                      "day, in the table `cpu_analytics_history`. Rematerialising a day replaces that day only.")
+def cpu_analytics_history(
+    context: dg.AssetExecutionContext,
+    app_database: AppDatabase,
+    clock: Clock,
+    cpu_price_targets: pd.DataFrame,
+    cpu_performance_metrics: pd.DataFrame,
+) -> dg.MaterializeResult:
+    day = _today_only(context, clock)
+    written = app_database.write_history(day, summary.analytics_rows(cpu_price_targets, cpu_performance_metrics))
+    return dg.MaterializeResult(metadata={"day": day.isoformat(), "dagster/row_count": written})
+
+
+@dg.asset(partitions_def=DAILY, group_name=GROUP, pool=POOL, kinds=KINDS, owners=OWNERS,
+          deps=["cpu_analytics_history"],
+          description="Per CPU, in the table `cpu_price_trends`: the change of its good price over 7 and 30 days "
+                      "(dollars and percent), a `price_drop` flag, and the spread flags `wide_price_range` "
+                      "(sd > 30% of the mean) and `outlier_count` (outside the 1.5 IQR fences).")
+def cpu_price_trends(
+    context: dg.AssetExecutionContext,
+    config: TrendsConfig,
+    app_database: AppDatabase,
+    clock: Clock,
+    cpus: pd.DataFrame,
+    listings: pd.DataFrame,
+    cpu_price_targets: pd.DataFrame,
+) -> dg.MaterializeResult:
+    day = _today_only(context, clock)
+    history = app_database.load_history(day - timedelta(days=max(WINDOWS)) - MISSED_NIGHTS_TOLERATED, day)
+    trends = price_trends(history, cpus["id"], day, config.drop_share)
+    rows = trends.merge(spread(cpus, listings, cpu_price_targets), on="cpu_id")
+    app_database.write_trends(rows)
+    names = cpus.set_index("id")["name"]
+    return dg.MaterializeResult(
+        metadata={
+            "day": day.isoformat(),
+            "dagster/row_count": len(rows),
+            **{f"cpus_with_{window}d_trend": int(rows[f"good_change_{window}d"].notna().sum()) for window in WINDOWS},
+            "price_drops": int(rows["price_drop"].sum()),
+            "wide_price_ranges": int(rows["wide_price_range"].sum()),
+            "outlier_listings": int(rows["outlier_count"].sum()),
+            "largest_drops": markdown(largest_drops(rows, names, PREVIEW_ROWS)),
+        }
+    )
+
+
+snapshot_cpu_price_history = dg.define_asset_job(
+    "snapshot_cpu_price_history",
+    selection=dg.AssetSelection.groups(GROUP),
+    description="Snapshot today's analytics into the history and recompute the trends.",
+)
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[recalculate_cpu_metrics],
+    request_job=snapshot_cpu_price_history,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=5,
+    description="After each successful recalculation (the nightly one included), fill today's history partition.",
+)
+def snapshot_after_recalculation(context: dg.RunStatusSensorContext) -> dg.RunRequest:
+    today = datetime.now(timezone.utc).date().isoformat()
+    return dg.RunRequest(run_key=context.dagster_run.run_id, partition_key=today)

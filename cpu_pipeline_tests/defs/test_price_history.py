@@ -1,0 +1,119 @@
+"""The history and the trends over several simulated days, on SQLite and PostgreSQL; the day is
+passed in (a fixed clock), never taken from the real one."""
+
+from datetime import date, timedelta
+from fractions import Fraction
+
+import dagster as dg
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from cpu_pipeline.defs import assets, price_history
+from cpu_pipeline.defs.resources import AppDatabase, Clock
+from cpu_pipeline_tests import catalogues
+from cpu_pipeline_tests.catalogues import cpu, listings_for
+
+EVERYTHING = [assets.cpus, assets.listings, assets.cpu_price_targets, assets.cpu_performance_metrics,
+              assets.cpu_analytics, price_history.cpu_analytics_history, price_history.cpu_price_trends]
+FIRST_DAY = date(2026, 10, 1)
+
+
+def _night(url: str, day: date, instance: dg.DagsterInstance, partition: date | None = None) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        EVERYTHING,
+        partition_key=(partition or day).isoformat(),
+        resources={"app_database": AppDatabase(url=url), "clock": Clock(fixed_day=day.isoformat())},
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def _set_prices(url: str, cpu_id: int, prices: list[float]) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM listing WHERE cpu_id = :id"), {"id": cpu_id})
+    engine.dispose()
+    catalogues.write(url, [], listings_for(cpu_id, prices))
+
+
+def _table(url: str, name: str) -> pd.DataFrame:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        frame = pd.read_sql_query(sa.text(f"SELECT * FROM {name}"), connection)
+    engine.dispose()
+    return frame
+
+
+def test_thirty_one_nights_of_history_give_the_trends(database_url):
+    # CPU 1 gets 1% cheaper every night; CPU 2 stays put with one far outlier; CPU 3 has one price.
+    catalogues.write(database_url, [cpu(1), cpu(2), cpu(3)],
+                     listings_for(2, [100, 101, 102, 103, 900]) + listings_for(3, [50]))
+    with dg.instance_for_test() as instance:
+        for night in range(31):
+            day = FIRST_DAY + timedelta(days=night)
+            _set_prices(database_url, 1, [round(200 * 0.99**night, 2), round(220 * 0.99**night, 2)])
+            assert _night(database_url, day, instance).success, day
+    last = FIRST_DAY + timedelta(days=30)
+    history = _table(database_url, "cpu_analytics_history")
+    assert len(history) == 31 * 3
+    assert list(history.columns[:2]) == ["cpu_id", "day"]
+    trends = _table(database_url, "cpu_price_trends").set_index("cpu_id")
+    assert pd.to_datetime(trends["as_of"]).dt.date.eq(last).all()
+    # The mean of two prices rounded exactly (half to even), as the README's rules say.
+    good = {night: float(round((Fraction(str(round(200 * 0.99**night, 2))) + Fraction(str(round(220 * 0.99**night, 2)))) / 2, 2))
+            for night in (0, 23, 30)}
+    assert trends.loc[1, "price_target_good"] == good[30]
+    assert trends.loc[1, "good_change_7d"] == round(good[30] - good[23], 2)
+    assert trends.loc[1, "good_change_30d"] == round(good[30] - good[0], 2)
+    assert trends.loc[1, "good_change_30d_pct"] == round((good[30] - good[0]) / good[0] * 100, 2)
+    assert not trends.loc[1, "price_drop"]  # about 6.8% in 7 days: under the 10% threshold
+    assert trends.loc[2, "good_change_7d"] == 0.0
+    assert trends.loc[2, "outlier_count"] == 1 and trends.loc[2, "wide_price_range"]
+    assert pd.isna(trends.loc[3, "outlier_count"]) and pd.isna(trends.loc[3, "wide_price_range"])
+
+
+def test_a_sharp_drop_is_flagged(database_url):
+    catalogues.write(database_url, [cpu(1)], [])
+    with dg.instance_for_test() as instance:
+        for night, prices in enumerate([[300, 310]] * 7 + [[250, 260]]):
+            _set_prices(database_url, 1, prices)
+            assert _night(database_url, FIRST_DAY + timedelta(days=night), instance).success
+        [trends] = _night(database_url, FIRST_DAY + timedelta(days=7), instance).asset_materializations_for_node(
+            "cpu_price_trends")
+    assert trends.metadata["price_drops"].value == 1
+    assert "Test CPU 1" in trends.metadata["largest_drops"].value
+    assert bool(_table(database_url, "cpu_price_trends").loc[0, "price_drop"])
+
+
+def test_rematerialising_a_day_replaces_that_day_and_nothing_else(sqlite_url):
+    catalogues.write(sqlite_url, [cpu(1), cpu(2)], listings_for(1, [100, 110]) + listings_for(2, [200, 220]))
+    with dg.instance_for_test() as instance:
+        assert _night(sqlite_url, FIRST_DAY, instance).success
+        assert _night(sqlite_url, FIRST_DAY + timedelta(days=1), instance).success
+        _set_prices(sqlite_url, 1, [120, 130])
+        assert _night(sqlite_url, FIRST_DAY + timedelta(days=1), instance).success
+    history = _table(sqlite_url, "cpu_analytics_history").set_index(["cpu_id", "day"]).sort_index()
+    assert len(history) == 4
+    assert history["price_target_good"].tolist() == [105.0, 125.0, 210.0, 210.0]
+
+
+def test_a_past_day_cannot_be_backfilled_from_live_data(sqlite_url):
+    catalogues.write(sqlite_url, [cpu(1)], listings_for(1, [100, 110]))
+    with dg.instance_for_test() as instance:
+        result = _night(sqlite_url, FIRST_DAY + timedelta(days=5), instance, partition=FIRST_DAY)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure and e.step_key == "cpu_analytics_history"]
+    assert "cannot be computed" in failure.step_failure_data.error.message + str(failure.step_failure_data.user_failure_data)
+    assert _table(sqlite_url, "cpu_analytics_history").empty
+
+
+def test_a_successful_recalculation_requests_todays_snapshot():
+    with dg.instance_for_test() as instance:
+        run = instance.create_run_for_job(dg.GraphDefinition("noop").to_job())
+        context = dg.build_run_status_sensor_context(
+            sensor_name="snapshot_after_recalculation", dagster_instance=instance, dagster_run=run,
+            dagster_event=dg.DagsterEvent(event_type_value=dg.DagsterEventType.RUN_SUCCESS.value, job_name="noop"))
+        request = price_history.snapshot_after_recalculation(context)
+    assert request.run_key == run.run_id
+    assert date.fromisoformat(request.partition_key) >= date(2026, 1, 1)
