@@ -19,7 +19,8 @@ def parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         values = raw.astype("float64")
-        return values, pd.Series(np.isinf(values.to_numpy()), index=raw.index)
+        invalid = pd.Series(np.isinf(values.to_numpy()), index=raw.index)
+        return values.where(~invalid), invalid
     missing = raw.isna() | raw.map(lambda value: isinstance(value, str) and value.strip() == "")
     values = pd.to_numeric(raw.where(~missing), errors="coerce").astype("float64")
     invalid = ~missing & ~np.isfinite(values)

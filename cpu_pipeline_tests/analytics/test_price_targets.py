@@ -94,6 +94,15 @@ def test_a_non_finite_active_price_is_an_error_not_a_crash(bad):
     assert targets.loc[2].price_target_good == 305.0
 
 
+def test_an_infinite_price_in_a_float_column_is_an_error_and_never_a_value():
+    cpus, listings = _catalogue({1: [100.0, float("inf")], 2: [300.0, 310.0]})
+    listings["adjusted_price_usd"] = listings["adjusted_price_usd"].astype("float64")
+    targets = price_targets(cpus, listings).set_index("cpu_id")
+    assert "not a finite number" in targets.loc[1].price_error
+    assert targets.loc[1].sample_size == 1
+    assert targets.loc[2].price_target_good == 305.0
+
+
 def test_a_non_finite_price_on_an_archived_listing_is_ignored():
     targets = _targets({1: ["NaN", "abc"]}, status="archived")
     assert targets.loc[1].price_error is None
