@@ -6,6 +6,8 @@ missing (`create_missing_tables`), never dropped or recreated.
 
 import sqlalchemy as sa
 
+from cpu_pipeline.analytics.cpu_analytics import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
+
 metadata = sa.MetaData()
 
 cpu = sa.Table(
@@ -46,8 +48,7 @@ cpu_analytics_history = sa.Table(
     metadata,
     sa.Column("cpu_id", sa.Integer, primary_key=True),
     sa.Column("day", sa.Date, primary_key=True),
-    *(sa.Column(column.name, column.type) for column in cpu.columns
-      if column.name.startswith(("price_target_", "dollar_per_mark_", "performance_value_")) and not column.name.endswith("_at")),
+    *(sa.Column(name, cpu.c[name].type) for name in (*PRICE_TARGET_COLUMNS, *PERFORMANCE_COLUMNS)),
 )
 
 cpu_price_trends = sa.Table(
@@ -65,20 +66,6 @@ cpu_price_trends = sa.Table(
     sa.Column("outlier_count", sa.Integer),
 )
 
-PRICE_TARGET_COLUMNS = [
-    "price_target_good",
-    "price_target_great",
-    "price_target_fair",
-    "price_target_stddev",
-    "price_target_sample_size",
-    "price_target_confidence",
-]
-PERFORMANCE_COLUMNS = [
-    "dollar_per_mark_single",
-    "dollar_per_mark_multi",
-    "performance_value_percentile",
-    "performance_value_rating",
-]
 # Every column the pipeline writes, in the order of the `cpu` table.
 ANALYTICS_COLUMNS = [
     *PRICE_TARGET_COLUMNS,
