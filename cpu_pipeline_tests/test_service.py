@@ -1,6 +1,7 @@
 """The served stack, as operators run it: webserver and daemon on the top-level dagster.yaml with
 Dagster's storage in PostgreSQL, driven over the GraphQL API."""
 
+import contextlib
 import json
 import os
 import re
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import requests
 import sqlalchemy as sa
 
 from cpu_pipeline import service
@@ -309,3 +311,62 @@ def test_the_webserver_listens_on_loopback_only(served):
     listening = [line.split()[1] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
                  if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == served.stack.port]
     assert listening == ["0100007F:%04X" % served.stack.port]
+
+
+def test_make_serve_runs_the_stack_and_stops_cleanly_on_ctrl_c(tmp_path):
+    from cpu_pipeline_tests.conftest import free_port, fresh_postgres_database
+
+    port = free_port()
+    with fresh_postgres_database("cpu_pipeline_serve") as dagster_url:
+        env = {**os.environ, "DAGSTER_PG_URL": dagster_url, "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
+               "DAGSTER_PORT": str(port)}
+        serving = subprocess.Popen([str(Path(sys.executable).parent / "cpu-pipeline"), "serve"], cwd=ROOT, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), start_new_session=True)
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                try:
+                    if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=2).ok:
+                        break
+                except requests.RequestException:
+                    time.sleep(1)
+            else:
+                pytest.fail("make serve did not serve the UI within 120 s")
+            children = _process_tree(serving.pid)
+            assert len(children) >= 3  # the command, the webserver, the daemon (and their code servers)
+            serving.send_signal(signal.SIGINT)
+            assert serving.wait(60) == 0
+            time.sleep(2)
+            assert not [pid for pid in children if _running(pid)], "processes outlived Ctrl-C"
+        finally:
+            if serving.poll() is None:
+                os.killpg(serving.pid, signal.SIGKILL)
+                serving.wait()
+            for pid in _descendants(serving.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def _descendants(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                continue
+            if parent == pid:
+                children += [int(entry.name), *_descendants(int(entry.name))]
+    return children
+
+
+def _process_tree(pid: int) -> list[int]:
+    return [pid, *_descendants(pid)]
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
