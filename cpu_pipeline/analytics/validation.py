@@ -21,8 +21,8 @@ def parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
         values = raw.astype("float64")
         invalid = pd.Series(np.isinf(values.to_numpy()), index=raw.index)
         return values.where(~invalid), invalid
-    missing = raw.isna() | raw.map(lambda value: isinstance(value, str) and value.strip() == "")
-    values = pd.to_numeric(raw.where(~missing), errors="coerce").astype("float64")
+    missing = raw.isna()
+    values = pd.to_numeric(raw, errors="coerce").astype("float64")
     invalid = ~missing & ~np.isfinite(values)
     return values.where(~invalid), invalid
 
