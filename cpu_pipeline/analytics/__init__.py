@@ -3,5 +3,8 @@
 - `validation`: reading loosely typed scores and prices, and what makes a CPU's data invalid.
 - `price_targets`: great / good / fair from the mean and spread of each CPU's active listings.
 - `performance`: dollars per benchmark point, the percentile among peers, and the rating.
+- `cpu_analytics`: the rows written back, the errors, the error rate, the best-value preview.
 - `invariants`: what must hold of the outputs (the asset checks count the rows that break them).
+- `rounding`: exact half-to-even rounding of ratios, Python's rounding of floats.
+- `spread`, `trends`: the wide-range and outlier flags, and the 7- and 30-day price trends.
 """
