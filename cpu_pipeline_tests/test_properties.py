@@ -275,20 +275,21 @@ def summary():
     print(f"\ntest_properties: {sum(ran.values())} catalogues in all ({', '.join(f'{k} {v}' for k, v in ran.items())})")
 
 
-@pytest.fixture
-def sqlite_engine(sqlite_url):
-    engine = sa.create_engine(sqlite_url)
+def _engine_with_schema(url: str):
+    engine = sa.create_engine(url)
     create_missing_tables(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url):
+    yield from _engine_with_schema(sqlite_url)
 
 
 @pytest.fixture
 def postgres_engine(postgres_url):
-    engine = sa.create_engine(postgres_url)
-    create_missing_tables(engine)
-    yield engine
-    engine.dispose()
+    yield from _engine_with_schema(postgres_url)
 
 
 @settings(CI, max_examples=200)
