@@ -5,13 +5,11 @@ the awkward rows a real catalogue has (archived and pending listings, partial im
 negative adjusted prices, listings without a CPU, CPUs without scores or listings), all valid values.
 """
 
-import io
-
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from cpu_pipeline.database import schema
+from cpu_pipeline.database import io, schema
 
 CPU_COLUMNS = ["id", "name", "manufacturer", "cpu_mark_multi", "cpu_mark_single"]
 LISTING_COLUMNS = ["id", "cpu_id", "status", "price_usd", "adjusted_price_usd"]
@@ -258,12 +256,14 @@ def write_catalogue(engine: sa.Engine, cpus: pd.DataFrame, listings: pd.DataFram
                 )
             conn.execute(schema.listing.delete())
             conn.execute(schema.cpu.delete())
-        if engine.dialect.name == "postgresql":
-            _copy(conn, schema.cpu, cpus[CPU_COLUMNS])
-            _copy(conn, schema.listing, listings[LISTING_COLUMNS])
-        else:
-            _insert(conn, schema.cpu, cpus[CPU_COLUMNS])
-            _insert(conn, schema.listing, listings[LISTING_COLUMNS])
+        for table, frame in ((schema.cpu, cpus[CPU_COLUMNS]), (schema.listing, listings[LISTING_COLUMNS])):
+            io.bulk_insert(conn, table, frame)
+            if engine.dialect.name == "postgresql":
+                # COPY bypasses the id sequence; move it past the loaded ids so later inserts do not collide.
+                conn.execute(
+                    sa.text(f"SELECT setval(pg_get_serial_sequence(:table, 'id'), max(id)) FROM {table.name}"),
+                    {"table": table.name},
+                )
 
 
 def fill_if_empty(engine: sa.Engine, seed: int = 42) -> bool:
@@ -281,23 +281,3 @@ def fill_if_empty(engine: sa.Engine, seed: int = 42) -> bool:
 
 def _holds_rows(conn: sa.Connection, table: sa.Table) -> bool:
     return conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is not None
-
-
-def _copy(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=False)
-    buffer.seek(0)
-    # The psycopg2 connection under `conn`, so COPY runs inside the same transaction as the deletes.
-    with conn.connection.cursor() as cursor:
-        cursor.copy_expert(f"COPY {table.name} ({', '.join(frame.columns)}) FROM STDIN WITH (FORMAT csv)", buffer)
-    # COPY bypasses the id sequence; move it past the loaded ids so later inserts do not collide.
-    conn.execute(
-        sa.text(f"SELECT setval(pg_get_serial_sequence(:table, 'id'), max(id)) FROM {table.name}"),
-        {"table": table.name},
-    )
-
-
-def _insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    if records:  # an empty executemany would insert one row of defaults
-        conn.execute(table.insert(), records)

@@ -103,7 +103,7 @@ def write_analytics(engine: sa.Engine, rows: pd.DataFrame, updated_at: datetime,
                     ) from None
                 raise
         staging.create(connection)
-        _insert(connection, staging, rows)
+        bulk_insert(connection, staging, rows)
         updated = connection.execute(
             sa.text(f"UPDATE cpu SET {assignments} FROM cpu_analytics_staging AS staged WHERE cpu.id = staged.cpu_id"),
             {"updated_at": updated_at},
@@ -138,11 +138,11 @@ def _replace(engine: sa.Engine, table: sa.Table, rows: pd.DataFrame, delete: sa.
     rows = rows[[column.name for column in table.columns]]
     with engine.begin() as connection:
         connection.execute(delete)
-        _insert(connection, table, rows)
+        bulk_insert(connection, table, rows)
     return len(rows)
 
 
-def _insert(connection: sa.Connection, table: sa.Table, rows: pd.DataFrame) -> None:
+def bulk_insert(connection: sa.Connection, table: sa.Table, rows: pd.DataFrame) -> None:
     """Bulk-insert `rows` on the connection's own transaction: COPY on PostgreSQL (6x faster than
     INSERTs at 5,000 rows), executemany elsewhere."""
     if connection.dialect.name != "postgresql":
