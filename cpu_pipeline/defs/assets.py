@@ -99,7 +99,6 @@ def cpu_performance_metrics(
             "cpus_valued": int(frame["dollar_per_mark_multi"].notna().sum()),
             "cpus_in_error": len(errors),
             "error_rate": error_rate,
-            "best_value": markdown(summary.best_value(frame, PREVIEW_ROWS)),
             "errors": markdown(errors.head(PREVIEW_ROWS * 2)),
         },
         check_results=checks.performance_results(frame, error_rate, config),
