@@ -14,6 +14,7 @@ from cpu_pipeline.defs import assets
 from cpu_pipeline.defs.resources import AppDatabase
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, WORKED_MEDIUM, cpu, listings_for
+from cpu_pipeline_tests.postgres import wait_for_lock_wait
 
 ALL_ASSETS = [assets.cpus, assets.listings, assets.cpu_price_targets, assets.cpu_performance_metrics, assets.cpu_analytics]
 WORKED_VALUES = {1: [352.80, 338.02, 367.58, 14.78], 2: [400.00, 389.20, 410.80, 10.80]}
@@ -37,24 +38,6 @@ def _assert_worked_values(url: str) -> None:
     for cpu_id, values in WORKED_VALUES.items():
         assert table.loc[cpu_id, TARGETS].tolist() == values
     assert table["price_target_updated_at"].notna().all()
-
-
-def _wait_for_backend(url: str, query_prefix: str, timeout: float = 60) -> int:
-    """The pid of the server process running a statement that waits on a lock."""
-    engine = sa.create_engine(url)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            with engine.connect() as connection:
-                pid = connection.execute(sa.text(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
-                    "AND query LIKE :prefix"), {"prefix": query_prefix + "%"}).scalar()
-            if pid:
-                return pid
-            time.sleep(0.1)
-    finally:
-        engine.dispose()
-    raise TimeoutError(f"no backend waiting on a lock with {query_prefix!r}")
 
 
 class _RowLock:
@@ -81,7 +64,7 @@ def test_a_write_back_terminated_midway_leaves_the_table_as_it_was(postgres_url)
     run = threading.Thread(target=lambda: outcome.setdefault("result", _materialize(postgres_url)))
     run.start()
     try:
-        writer = _wait_for_backend(postgres_url, "UPDATE cpu SET")
+        writer = wait_for_lock_wait(postgres_url, "UPDATE cpu SET")
         with sa.create_engine(postgres_url).connect() as admin:
             assert admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": writer}).scalar()
     finally:

@@ -17,18 +17,20 @@ import requests
 import sqlalchemy as sa
 
 from cpu_pipeline import service
+from cpu_pipeline.run_launcher import _alive
+from cpu_pipeline_tests.postgres import (
+    scalar,
+    wait_for_lock_wait,
+    wait_until_backend_gone,
+)
 from cpu_pipeline_tests.served import ROOT
-from cpu_pipeline_tests.test_definitions import ALL_DEPENDENCIES, EXPECTED_CHECKS, EXPECTED_DEPENDENCIES
+from cpu_pipeline_tests.test_definitions import (
+    ALL_DEPENDENCIES,
+    EXPECTED_CHECKS,
+    EXPECTED_DEPENDENCIES,
+)
 
 SCHEDULE = "recalculate_cpu_metrics_nightly"
-
-
-def _scalar(url: str, query: str, **params):
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        value = connection.execute(sa.text(query), params).scalar()
-    engine.dispose()
-    return value
 
 
 def _execute(url: str, statement: str) -> None:
@@ -83,9 +85,9 @@ def test_the_nightly_schedule_is_running(served):
 def test_a_launched_run_succeeds_and_its_rows_are_in_postgres(served):
     run_id = served.launch()
     assert served.wait_for_run(run_id) == "SUCCESS"
-    assert _scalar(served.dagster_url, "SELECT status FROM runs WHERE run_id = :run_id", run_id=run_id) == "SUCCESS"
-    assert _scalar(served.app_url, "SELECT count(*) FROM cpu WHERE price_target_updated_at IS NULL") == 0
-    assert _scalar(served.app_url, "SELECT count(*) FROM cpu WHERE performance_value_rating IS NOT NULL") > 50
+    assert scalar(served.dagster_url, "SELECT status FROM runs WHERE run_id = :run_id", run_id=run_id) == "SUCCESS"
+    assert scalar(served.app_url, "SELECT count(*) FROM cpu WHERE price_target_updated_at IS NULL") == 0
+    assert scalar(served.app_url, "SELECT count(*) FROM cpu WHERE performance_value_rating IS NOT NULL") > 50
     for asset, check in EXPECTED_CHECKS:
         executions = served.graphql(
             """query($key: AssetKeyInput!, $name: String!) { assetCheckExecutions(assetKey: $key, checkName: $name, limit: 20) {
@@ -101,8 +103,8 @@ def test_a_launched_run_succeeds_and_its_rows_are_in_postgres(served):
     while not served.graphql(snapshots)["runsOrError"]["results"] and time.monotonic() < deadline:
         time.sleep(2)
     assert served.graphql(snapshots)["runsOrError"]["results"], served.log("daemon")[-3000:]
-    assert _scalar(served.app_url, "SELECT count(*) FROM cpu_analytics_history WHERE day = current_date") > 50
-    assert _scalar(served.app_url, "SELECT count(*) FROM cpu_price_trends") == 120
+    assert scalar(served.app_url, "SELECT count(*) FROM cpu_analytics_history WHERE day = current_date") > 50
+    assert scalar(served.app_url, "SELECT count(*) FROM cpu_price_trends") == 120
 
 
 def test_the_daemon_fires_the_schedule_and_writes_the_analytics(served):
@@ -118,7 +120,7 @@ def test_the_daemon_fires_the_schedule_and_writes_the_analytics(served):
     else:
         pytest.fail(f"the daemon launched no successful scheduled run within 150 s: {served.log('daemon')[-3000:]}")
     started = finished[0]["startTime"]
-    latest = _scalar(served.app_url, "SELECT extract(epoch FROM max(performance_metrics_updated_at)) FROM cpu")
+    latest = scalar(served.app_url, "SELECT extract(epoch FROM max(performance_metrics_updated_at)) FROM cpu")
     assert float(latest) >= started - 1
 
 
@@ -133,11 +135,11 @@ def test_two_launches_at_once_are_serialised_and_the_table_matches_one_run(serve
                      for run in (first, second))
     assert windows[0][1] <= windows[1][0], f"the runs overlapped: {windows}"
     # One run writes every row with one timestamp: a single distinct value means no mix of two runs.
-    assert _scalar(served.app_url, "SELECT count(DISTINCT price_target_updated_at) FROM cpu") == 1
+    assert scalar(served.app_url, "SELECT count(DISTINCT price_target_updated_at) FROM cpu") == 1
 
 
 def test_a_quarter_of_cpus_with_invalid_scores_alerts_and_writes_nothing(served, alert_inbox, invalid_scores):
-    before = _scalar(served.app_url, "SELECT max(price_target_updated_at) FROM cpu")
+    before = scalar(served.app_url, "SELECT max(price_target_updated_at) FROM cpu")
     invalid_scores("id % 4 = 0")
     run_id = served.launch()
     assert served.wait_for_run(run_id) == "FAILURE"
@@ -146,7 +148,7 @@ def test_a_quarter_of_cpus_with_invalid_scores_alerts_and_writes_nothing(served,
     assert alert["error_rate"] == 0.25
     assert alert["run_url"] == f"{served.stack.url}/runs/{run_id}"
     assert alert["text"]
-    assert _scalar(served.app_url, "SELECT max(price_target_updated_at) FROM cpu") == before
+    assert scalar(served.app_url, "SELECT max(price_target_updated_at) FROM cpu") == before
 
 
 def test_a_run_whose_app_database_is_unreachable_alerts(served, alert_inbox):
@@ -194,12 +196,12 @@ def test_a_run_worker_killed_during_the_write_back_loses_nothing_and_is_retried(
     blocker.execute(sa.text("SELECT id FROM cpu WHERE id = 60 FOR UPDATE"))  # the UPDATE stops midway here
     try:
         killed = served.launch()
-        waiting = _wait_for_lock_wait(served.app_url, "UPDATE cpu SET")
+        waiting = wait_for_lock_wait(served.app_url, "UPDATE cpu SET")
         os.kill(_worker_pid(served, killed), signal.SIGKILL)
     finally:
         transaction.rollback()
         blocker.close()
-    _wait_until_backend_gone(served.app_url, waiting)
+    wait_until_backend_gone(served.app_url, waiting)
     pd.testing.assert_frame_equal(pd.read_sql_query(snapshot, engine), before)  # rows lost or half-written: 0
     assert served.wait_for_run(killed) == "FAILURE"  # run monitoring found the worker gone
     retries = served.graphql(
@@ -217,23 +219,6 @@ def test_a_run_worker_killed_during_the_write_back_loses_nothing_and_is_retried(
     pd.testing.assert_frame_equal(after[analytics], before[analytics])  # the right values, written again
     assert (after["price_target_updated_at"] > before["price_target_updated_at"]).all()
     engine.dispose()
-
-
-def _wait_for_lock_wait(url: str, prefix: str, timeout: float = 120) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pid = _scalar(url, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                           "AND wait_event_type = 'Lock' AND query LIKE :prefix", prefix=prefix + "%")
-        if pid:
-            return pid
-        time.sleep(0.2)
-    raise TimeoutError(f"no statement {prefix!r} waited on a lock within {timeout} s")
-
-
-def _wait_until_backend_gone(url: str, pid: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while _scalar(url, "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid", pid=pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
 
 
 def test_a_run_past_its_maximum_runtime_is_failed_and_alerts(served, alert_inbox):
@@ -295,8 +280,8 @@ def test_no_password_reaches_logs_run_records_errors_or_the_api(served):
     # Every run of the session so far (successes, failures, the unreachable database) is in storage.
     pattern = f"%{served.secret}%"
     for table, column in (("event_logs", "event"), ("runs", "run_body")):
-        assert _scalar(served.dagster_url, f"SELECT count(*) FROM {table} WHERE {column} LIKE :p", p=pattern) == 0
-    assert _scalar(served.dagster_url, "SELECT count(*) FROM event_logs") > 100
+        assert scalar(served.dagster_url, f"SELECT count(*) FROM {table} WHERE {column} LIKE :p", p=pattern) == 0
+    assert scalar(served.dagster_url, "SELECT count(*) FROM event_logs") > 100
     assert served.secret not in served.log("webserver") + served.log("daemon")
     resource = served.graphql(
         """query($selector: ResourceSelector!) { topLevelResourceDetailsOrError(resourceSelector: $selector) {
@@ -338,7 +323,7 @@ def test_make_serve_runs_the_stack_and_stops_cleanly_on_ctrl_c(tmp_path):
             serving.send_signal(signal.SIGINT)
             assert serving.wait(60) == 0
             time.sleep(2)
-            assert not [pid for pid in children if _running(pid)], "processes outlived Ctrl-C"
+            assert not [pid for pid in children if _alive(pid)], "processes outlived Ctrl-C"
         finally:
             if serving.poll() is None:
                 os.killpg(serving.pid, signal.SIGKILL)
@@ -363,10 +348,3 @@ def _descendants(pid: int) -> list[int]:
 
 def _process_tree(pid: int) -> list[int]:
     return [pid, *_descendants(pid)]
-
-
-def _running(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False

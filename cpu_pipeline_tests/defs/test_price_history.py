@@ -6,7 +6,6 @@ from fractions import Fraction
 
 import dagster as dg
 import pandas as pd
-import pytest
 import sqlalchemy as sa
 
 from cpu_pipeline.defs import assets, price_history

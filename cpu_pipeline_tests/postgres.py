@@ -1,0 +1,32 @@
+"""Watching a test's PostgreSQL server: a statement waiting on a lock, a backend going away."""
+
+import time
+
+import sqlalchemy as sa
+
+
+def scalar(url: str, query: str, **params):
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text(query), params).scalar()
+    finally:
+        engine.dispose()
+
+
+def wait_for_lock_wait(url: str, prefix: str, timeout: float = 120) -> int:
+    """The pid of the server process whose statement, starting with `prefix`, waits on a lock."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid = scalar(url, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                          "AND wait_event_type = 'Lock' AND query LIKE :prefix", prefix=prefix + "%")
+        if pid:
+            return pid
+        time.sleep(0.2)
+    raise TimeoutError(f"no statement {prefix!r} waited on a lock within {timeout} s")
+
+
+def wait_until_backend_gone(url: str, pid: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while scalar(url, "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid", pid=pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
