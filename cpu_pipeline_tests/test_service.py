@@ -64,6 +64,30 @@ def invalid_scores(served):
     _execute(served.app_url, "DROP TABLE scores_before")
 
 
+SCHEDULE_SELECTOR = {"repositoryLocationName": "cpu_pipeline.definitions", "repositoryName": "__repository__",
+                     "scheduleName": SCHEDULE}
+
+
+@pytest.fixture
+def schedule_paused(served):
+    """The every-minute schedule stopped, and every run it launched finished: a test that blocks the
+    table must not block a scheduled run, which would hold the run slot until its maximum runtime."""
+    state = served.graphql(
+        """query($selector: ScheduleSelector!) { scheduleOrError(scheduleSelector: $selector) {
+             ... on Schedule { scheduleState { id } } } }""", selector=SCHEDULE_SELECTOR)
+    stopped = served.graphql("""mutation($id: String) { stopRunningSchedule(id: $id) { __typename } }""",
+                             id=state["scheduleOrError"]["scheduleState"]["id"])
+    assert stopped["stopRunningSchedule"]["__typename"] == "ScheduleStateResult", stopped
+    unfinished = """query { runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) {
+                      ... on Runs { results { runId } } } }"""
+    deadline = time.monotonic() + 180
+    while served.graphql(unfinished)["runsOrError"]["results"] and time.monotonic() < deadline:
+        time.sleep(1)
+    yield
+    served.graphql("""mutation($selector: ScheduleSelector!) { startSchedule(scheduleSelector: $selector) { __typename } }""",
+                   selector=SCHEDULE_SELECTOR)
+
+
 def test_the_lineage_is_served(served):
     nodes = served.graphql("{ assetNodes { assetKey { path } dependencyKeys { path } } }")["assetNodes"]
     served_graph = {"/".join(node["assetKey"]["path"]): {"/".join(d["path"]) for d in node["dependencyKeys"]} for node in nodes}
@@ -74,8 +98,7 @@ def test_the_nightly_schedule_is_running(served):
     schedule = served.graphql(
         """query($selector: ScheduleSelector!) { scheduleOrError(scheduleSelector: $selector) {
              ... on Schedule { cronSchedule executionTimezone scheduleState { status } } } }""",
-        selector={"repositoryLocationName": "cpu_pipeline.definitions", "repositoryName": "__repository__",
-                  "scheduleName": SCHEDULE},
+        selector=SCHEDULE_SELECTOR,
     )["scheduleOrError"]
     assert schedule["scheduleState"]["status"] == "RUNNING"
     assert schedule["executionTimezone"] == "UTC"
@@ -182,7 +205,7 @@ def _worker_pid(served, run_id: str, timeout: float = 60) -> int:
     raise TimeoutError(f"run {run_id} reported no worker process")
 
 
-def test_a_run_worker_killed_during_the_write_back_loses_nothing_and_is_retried(served):
+def test_a_run_worker_killed_during_the_write_back_loses_nothing_and_is_retried(served, schedule_paused):
     run_id = served.launch()
     assert served.wait_for_run(run_id) == "SUCCESS"
     analytics = ["price_target_good", "price_target_great", "price_target_fair", "price_target_stddev",
@@ -221,7 +244,7 @@ def test_a_run_worker_killed_during_the_write_back_loses_nothing_and_is_retried(
     engine.dispose()
 
 
-def test_a_run_past_its_maximum_runtime_is_failed_and_alerts(served, alert_inbox):
+def test_a_run_past_its_maximum_runtime_is_failed_and_alerts(served, alert_inbox, schedule_paused):
     # Another session holds the cpu table, so the run's load waits far past its 3 s maximum.
     engine = sa.create_engine(served.app_url)
     blocker = engine.connect()
