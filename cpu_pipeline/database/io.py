@@ -1,15 +1,20 @@
 """The pipeline's reads and its one write, in bulk: no per-CPU queries.
 
-Reads on PostgreSQL go through `COPY ... TO STDOUT` into `pandas.read_csv`, about five times
-faster than `pandas.read_sql` at a million rows. Values come back as the store holds them: a
-numeric 'NaN' stays the text 'NaN' (only an empty field is NULL), so the analytics can tell
-an invalid price from a missing one.
+Reads on PostgreSQL go through `COPY ... TO STDOUT` into Arrow's CSV reader, about five times
+faster than `pandas.read_sql` at a million rows, and exact: every double arrives bit for bit
+(Arrow's parser is correctly rounded; pandas' fast one is an ulp off for about one full-precision
+value in six, and its exact one is four times slower). Values come back as the store holds them:
+a stored `NaN` or `Infinity` stays the text PostgreSQL wrote (only an empty field is NULL), so
+the analytics can tell an invalid price from a missing one.
 """
 
 import io
 from datetime import date, datetime
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv
 import sqlalchemy as sa
 
 from cpu_pipeline.database import schema
@@ -50,14 +55,13 @@ def load_cpus(engine: sa.Engine) -> pd.DataFrame:
 
 def load_listings(engine: sa.Engine) -> pd.DataFrame:
     check_schema(engine, "listing")
-    return _read(engine, LISTING_QUERY, dtype={"status": "category"})
+    return _read(engine, LISTING_QUERY).astype({"status": "category"})
 
 
-def _read(engine: sa.Engine, query: str, dtype: dict | None = None) -> pd.DataFrame:
+def _read(engine: sa.Engine, query: str) -> pd.DataFrame:
     if engine.dialect.name != "postgresql":
         with engine.connect() as connection:
-            frame = pd.read_sql_query(sa.text(query), connection)
-        return frame.astype(dtype or {})
+            return pd.read_sql_query(sa.text(query), connection)
     buffer = io.BytesIO()
     connection = engine.raw_connection()
     try:
@@ -66,7 +70,28 @@ def _read(engine: sa.Engine, query: str, dtype: dict | None = None) -> pd.DataFr
     finally:
         connection.close()
     buffer.seek(0)
-    return pd.read_csv(buffer, keep_default_na=False, na_values=[""], dtype=dtype)
+    table = pyarrow.csv.read_csv(
+        buffer, convert_options=pyarrow.csv.ConvertOptions(null_values=[""], strings_can_be_null=True)
+    )
+    return pd.DataFrame({name: _as_stored(table.column(name)) for name in table.column_names})
+
+
+def _as_stored(column: pa.ChunkedArray) -> pd.Series:
+    """A column as pandas: NULL is NaN or None; a float column that holds a stored NaN or infinity
+    becomes an object column in which those values are the text PostgreSQL wrote for them."""
+    values = column.to_pandas()
+    if not pa.types.is_floating(column.type):
+        return values
+    stored_non_finite = ~np.isfinite(values.to_numpy()) & column.is_valid().to_numpy(zero_copy_only=False)
+    if not stored_non_finite.any():
+        return values
+    text = values.astype(object)
+    text[stored_non_finite] = values[stored_non_finite].map(_postgres_text)
+    return text
+
+
+def _postgres_text(value: float) -> str:
+    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
 
 
 def write_analytics(engine: sa.Engine, rows: pd.DataFrame, updated_at: datetime, lock_timeout_seconds: float = 600) -> int:
