@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 import requests
 import sqlalchemy as sa
+from dagster import DagsterRunStatus
 
-from cpu_pipeline import service
+from cpu_pipeline import launch, service
 from cpu_pipeline.run_launcher import _alive
 from cpu_pipeline_tests.postgres import (
     scalar,
@@ -128,6 +129,22 @@ def test_a_launched_run_succeeds_and_its_rows_are_in_postgres(served):
     assert served.graphql(snapshots)["runsOrError"]["results"], served.log("daemon")[-3000:]
     assert scalar(served.app_url, "SELECT count(*) FROM cpu_analytics_history WHERE day = current_date") > 50
     assert scalar(served.app_url, "SELECT count(*) FROM cpu_price_trends") == 120
+
+
+def test_the_launch_deal_brain_copies_runs_the_job_and_writes_every_cpu(served):
+    run_id = launch.launch_recalculation("127.0.0.1", served.stack.port)
+    # Generous: the every-minute schedule may hold the one run slot, and this machine is often loaded.
+    status = launch.wait_for_run(run_id, "127.0.0.1", served.stack.port, timeout=600)
+    assert status == DagsterRunStatus.SUCCESS, served.log("daemon")[-3000:]
+    run = served.graphql("""query($id: ID!) { runOrError(runId: $id) { ... on Run { jobName startTime } } }""",
+                         id=run_id)["runOrError"]
+    assert run["jobName"] == "recalculate_cpu_metrics"
+    # Every row was written by this run (or a scheduled one after it): none is left from before it.
+    assert float(scalar(served.app_url, "SELECT extract(epoch FROM min(price_target_updated_at)) FROM cpu")) >= run["startTime"]
+    assert float(scalar(served.app_url, "SELECT extract(epoch FROM min(performance_metrics_updated_at)) FROM cpu")) >= run["startTime"]
+    assert scalar(served.app_url, "SELECT count(*) FROM cpu WHERE NOT (price_target_great <= price_target_good "
+                                  "AND price_target_good <= price_target_fair)") == 0
+    assert scalar(served.app_url, "SELECT count(*) FROM cpu WHERE performance_value_rating IS NOT NULL") > 50
 
 
 def test_the_daemon_fires_the_schedule_and_writes_the_analytics(served):
