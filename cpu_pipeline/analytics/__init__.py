@@ -5,6 +5,7 @@
 - `performance`: dollars per benchmark point, the percentile among peers, and the rating.
 - `cpu_analytics`: the rows written back, the errors, the error rate, the best-value preview.
 - `invariants`: what must hold of the outputs (the asset checks count the rows that break them).
-- `rounding`: exact half-to-even rounding of ratios, Python's rounding of floats.
+- `exact_statistics`: each CPU's `statistics.mean` and `statistics.stdev`, bit for bit, for all CPUs at once.
+- `rounding`: Python's `round()` on floats, as Deal Brain's task rounds.
 - `spread`, `trends`: the wide-range and outlier flags, and the 7- and 30-day price trends.
 """

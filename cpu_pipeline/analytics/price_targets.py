@@ -1,9 +1,11 @@
 """Price targets: Deal Brain's great / good / fair prices for each CPU.
 
-P is the set of adjusted prices of a CPU's listings with status `active` whose adjusted price is a
-positive number; the list price is never used. With n = |P| >= 2, mean and sample standard
-deviation sd (divisor n - 1):
-    good = round(mean, 2), great = round(max(mean - sd, 0), 2), fair = round(mean + sd, 2),
+Source: Deal Brain's `CPUAnalyticsService.calculate_price_targets`. P is the set of adjusted prices
+of a CPU's listings with status `active` whose adjusted price is a positive number, as stored (the
+doubles themselves, never rounded to cents first); the list price is never used. With n = |P| >= 2,
+mean = `statistics.mean(P)` and sd = `statistics.stdev(P)` (divisor n - 1), both correctly rounded
+from the exact values, then Python's `round` on the resulting floats:
+    good = round(mean, 2), great = round(max(mean - sd, 0.0), 2), fair = round(mean + sd, 2),
     stddev = round(sd, 2); confidence `high` for n >= 10, `medium` for 5..9, `low` for 2..4.
 With n < 2 the targets are NULL and the confidence `insufficient`.
 """
@@ -13,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cpu_pipeline.analytics.rounding import round_floats, round_ratio
+from cpu_pipeline.analytics.exact_statistics import grouped_mean_stdev
+from cpu_pipeline.analytics.rounding import round_floats
 from cpu_pipeline.analytics.validation import parse_numbers
 
 CONFIDENCE_BY_MIN_SAMPLE = (("high", 10), ("medium", 5), ("low", 2))
@@ -27,10 +30,10 @@ def confidence(sample_size: pd.Series) -> pd.Series:
 
 @dataclass
 class PriceSamples:
-    """P for every CPU at once: each usable price, in whole cents, with its CPU's position in `cpus`."""
+    """P for every CPU at once: each usable price (a float, as stored) with its CPU's position in `cpus`."""
 
     at: np.ndarray
-    cents: np.ndarray
+    prices: np.ndarray
     cpu_count: int
 
     def count(self) -> np.ndarray:
@@ -44,41 +47,30 @@ def price_samples(cpus: pd.DataFrame, listings: pd.DataFrame) -> tuple[PriceSamp
     prices, invalid = parse_numbers(listings["adjusted_price_usd"])
     active = (listings["status"] == "active").to_numpy() & (position >= 0)
     usable = active & (prices.to_numpy() > 0)
-    # Prices are numeric(10,2): whole cents, summed exactly (below 2**53 cents a CPU), keep the mean
-    # a true ratio until its one rounding.
-    cents = np.rint(prices.to_numpy()[usable] * 100)
-    return PriceSamples(position[usable], cents, len(cpus)), position, invalid.to_numpy() & active
+    return PriceSamples(position[usable], prices.to_numpy()[usable], len(cpus)), position, invalid.to_numpy() & active
 
 
 def price_targets(cpus: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
     """One row per CPU in `cpus` (`id`), from `listings` (`id`, `cpu_id`, `status`, `adjusted_price_usd`).
 
-    Columns: `cpu_id`, `sample_size`, `total_cents` (the sum of P in cents), `mean_price` and
-    `sd_price` (unrounded, NaN without enough prices), the four `price_target_*` values,
-    `price_target_confidence`, and `price_error`: why the CPU's listings make it an error (an active
-    listing whose adjusted price is not a finite number), else None.
+    Columns: `cpu_id`, `sample_size` (n), `mean_price` (`statistics.mean` of P, NaN without prices)
+    and `sd_price` (`statistics.stdev` of P, NaN below two prices), both unrounded dollars; the four
+    `price_target_*` values in dollars, `price_target_confidence`, and `price_error`: why the CPU's
+    listings make it an error (an active listing whose adjusted price is not a finite number), else None.
     """
     samples, position, bad = price_samples(cpus, listings)
-    at, cents = samples.at, samples.cents
     n = samples.count()
-    total_cents = np.bincount(at, weights=cents, minlength=len(cpus))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_cents = total_cents / n
-        squares = np.bincount(at, weights=(cents - mean_cents[at]) ** 2, minlength=len(cpus))
-        sd = np.sqrt(squares / (n - 1)) / 100
-        mean = total_cents / (100 * n)
-    enough = n >= 2
+    mean, sd = grouped_mean_stdev(samples.at, samples.prices, len(cpus))
     frame = pd.DataFrame(
         {
             "cpu_id": cpus["id"].to_numpy(),
             "sample_size": n,
-            "total_cents": total_cents,
             "mean_price": mean,
-            "sd_price": np.where(enough, sd, np.nan),
-            "price_target_good": round_ratio(np.where(enough, total_cents, np.nan), 100 * n, 2),
-            "price_target_great": round_floats(np.where(enough, np.maximum(mean - sd, 0), np.nan), 2),
-            "price_target_fair": round_floats(np.where(enough, mean + sd, np.nan), 2),
-            "price_target_stddev": round_floats(np.where(enough, sd, np.nan), 2),
+            "sd_price": sd,
+            "price_target_good": round_floats(np.where(n >= 2, mean, np.nan), 2),
+            "price_target_great": round_floats(np.maximum(mean - sd, 0.0), 2),
+            "price_target_fair": round_floats(mean + sd, 2),
+            "price_target_stddev": round_floats(sd, 2),
         }
     )
     frame["price_target_confidence"] = confidence(frame["sample_size"])

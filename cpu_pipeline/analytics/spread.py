@@ -23,13 +23,13 @@ def spread(cpus: pd.DataFrame, listings: pd.DataFrame, price_targets: pd.DataFra
 
     samples, _, _ = price_samples(cpus, listings)
     enough = samples.count() >= OUTLIER_MIN_PRICES
-    prices = pd.DataFrame({"at": samples.at, "cents": samples.cents})
+    prices = pd.DataFrame({"at": samples.at, "price": samples.prices})
     prices = prices[enough[prices["at"].to_numpy()]]
-    by_cpu = prices.groupby("at")["cents"]
+    by_cpu = prices.groupby("at")["price"]
     q1, q3 = by_cpu.quantile(0.25), by_cpu.quantile(0.75)
     low = (q1 - 1.5 * (q3 - q1)).reindex(prices["at"]).to_numpy()
     high = (q3 + 1.5 * (q3 - q1)).reindex(prices["at"]).to_numpy()
-    outside = (prices["cents"].to_numpy() < low) | (prices["cents"].to_numpy() > high)
+    outside = (prices["price"].to_numpy() < low) | (prices["price"].to_numpy() > high)
     counts = np.bincount(prices["at"].to_numpy()[outside], minlength=len(cpus))
     outliers = pd.array(counts, dtype="Int64")
     outliers[~enough] = pd.NA

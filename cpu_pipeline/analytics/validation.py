@@ -1,7 +1,7 @@
 """Reading loosely typed values, and the per-CPU errors they cause.
 
-A loosely typed store (SQLite) lets text into numeric columns, and PostgreSQL's numeric accepts
-'NaN'. Text that reads as a finite number counts as that number; anything else that is present
+A loosely typed store (SQLite) lets text into numeric columns, and PostgreSQL's double precision
+(and numeric) columns hold 'NaN' and infinities. Text that reads as a finite number counts as that number; anything else that is present
 but not a finite number is invalid. Missing data (NULL) is never an error.
 """
 
@@ -15,16 +15,27 @@ def parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The values as floats (NaN where missing or invalid), and a mask of the invalid ones.
 
     In a float column NaN can only mean NULL: SQLite stores NaN as NULL, and the PostgreSQL loader
-    keeps a numeric 'NaN' as text, which makes the column an object column.
+    keeps a stored NaN or infinity as its text, which makes the column an object column. Text is
+    read as Python's `float` reads it, correctly rounded (pandas' own parser can be an ulp off).
     """
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         values = raw.astype("float64")
         invalid = pd.Series(np.isinf(values.to_numpy()), index=raw.index)
         return values.where(~invalid), invalid
     missing = raw.isna()
-    values = pd.to_numeric(raw, errors="coerce").astype("float64")
+    values = pd.Series([_read_float(value) for value in raw.tolist()], index=raw.index, dtype="float64")
     invalid = ~missing & ~np.isfinite(values)
     return values.where(~invalid), invalid
+
+
+def _read_float(value) -> float:
+    """A stored value as a float; NaN when it does not read as a number."""
+    if isinstance(value, str) and "_" in value:
+        return np.nan  # float() accepts digit separators ("1_000"); a stored number never has them
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan
 
 
 def parse_scores(cpus: pd.DataFrame) -> pd.DataFrame:

@@ -21,6 +21,24 @@ def test_dollars_per_mark_are_rounded_to_four_decimals():
     assert (row.dollar_per_mark_single, row.dollar_per_mark_multi) == (0.2, round(500 / 12_000, 4))
 
 
+def test_the_three_cpu_catalogue_of_the_drop_in_issue():
+    # Rounding prices to cents first would give A a good of 209.36 and B and C a false tie (both 100.00).
+    metrics = _metrics([(1, 10_000, 2_000), (2, 1_000, 500), (3, 1_000, 500)],
+                       {1: [209.366, 209.336], 2: [100.004], 3: [100.001]})
+    targets = metrics.loc[:, ["performance_value_percentile", "performance_value_rating"]]
+    assert targets.loc[1].tolist() == [0.0, "excellent"]
+    assert targets.loc[2].tolist() == [66.7, "fair"]
+    assert targets.loc[3].tolist() == [33.3, "good"]
+    assert metrics.loc[[2, 3], ["dollar_per_mark_single", "dollar_per_mark_multi"]].to_numpy().tolist() == [[0.2, 0.1]] * 2
+
+
+def test_the_percentile_is_computed_in_floats_as_the_task_does():
+    # (better / peers) * 100 in floats, then round(., 1): 1/3 * 100 = 33.33..., 2/3 * 100 = 66.66...
+    metrics = _metrics([(i, 1_000, 500) for i in range(1, 4)], {1: [1.0], 2: [2.0], 3: [3.0]})
+    assert metrics["percentile_unrounded"].tolist() == [0.0, 1 / 3 * 100, 2 / 3 * 100]
+    assert metrics["performance_value_percentile"].tolist() == [0.0, round(1 / 3 * 100, 1), round(2 / 3 * 100, 1)]
+
+
 def test_one_listing_is_enough_and_the_cpu_never_counts_itself():
     metrics = _metrics([(1, 10_000, 2_000)], {1: [300]})
     assert metrics.loc[1, "performance_value_percentile"] == 0.0

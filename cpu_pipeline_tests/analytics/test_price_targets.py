@@ -1,6 +1,5 @@
 import math
 import statistics
-from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -125,29 +124,37 @@ def test_cpus_without_listings_still_get_a_row():
     assert targets["price_target_confidence"].tolist() == ["insufficient", "insufficient"]
 
 
-def test_the_mean_is_exact_to_the_cent():
-    # 0.1 + 0.2 in binary floating point is 0.30000000000000004; summing whole cents keeps it exact.
-    row = _targets({1: [0.10, 0.20, 0.30]}).loc[1]
-    assert row.mean_price == 0.2
-    # A mean at exactly half a cent is a true tie, rounded half to even as Python's round() does on
-    # an exact value; the float 486.455 lies below the tie, the float mean of 486.41 and 486.50 above.
-    assert _targets({1: [1.00, 1.01]}).loc[1].price_target_good == 1.00
-    assert _targets({1: [1.01, 1.02]}).loc[1].price_target_good == 1.02
-    assert _targets({1: [486.41, 486.50]}).loc[1].price_target_good == 486.46
+def test_the_rules_run_on_the_stored_doubles_as_python_statistics_and_round_do():
+    # 156.39000000000001 is a different double from 156.39, as the valuation rules leave it; with 78.22
+    # the float mean lies just above 117.305 and rounds up, the mean of 156.39 and 78.22 just below.
+    row = _targets({1: [156.39000000000001, 78.22]}).loc[1]
+    assert (row.price_target_good, row.price_target_great, row.price_target_fair, row.price_target_stddev) == (
+        117.31, 62.03, 172.58, 55.27)
+    assert _targets({1: [156.39, 78.22]}).loc[1].price_target_good == 117.30
+    # Never rounded to cents first: 209.366 and 209.336 have the mean 209.351, not 209.355.
+    row = _targets({1: [209.366, 209.336]}).loc[1]
+    assert (row.price_target_good, row.price_target_great, row.price_target_fair, row.price_target_stddev) == (
+        209.35, 209.33, 209.37, 0.02)
 
 
-def test_matches_a_one_cpu_at_a_time_reference_on_random_catalogues():
+def _reference_targets(values: list[float]) -> tuple:
+    """Deal Brain's calculate_price_targets on the floats: statistics, then Python's round."""
+    mean, sd = statistics.mean(values), statistics.stdev(values)
+    return round(mean, 2), round(max(mean - sd, 0.0), 2), round(mean + sd, 2), round(sd, 2)
+
+
+@pytest.mark.parametrize("cents", [True, False], ids=["whole cents", "sub-cent"])
+def test_matches_a_one_cpu_at_a_time_reference_on_random_catalogues(cents):
     rng = np.random.default_rng(7)
-    prices = {cpu: np.round(rng.uniform(50, 900, rng.integers(0, 30)), 2).tolist() for cpu in range(1, 400)}
+    prices = {}
+    for cpu in range(1, 400):
+        values = rng.uniform(50, 900, rng.integers(0, 30)) * (1 - rng.uniform(0, 0.15))
+        prices[cpu] = (np.round(values, 2) if cents else values).tolist()
     targets = _targets(prices)
     for cpu, values in prices.items():
         row = targets.loc[cpu]
         if len(values) < 2:
             assert math.isnan(row.price_target_good)
             continue
-        exact = [Decimal(str(value)) for value in values]
-        mean, sd = statistics.mean(exact), statistics.stdev(exact)
-        assert row.price_target_good == float(round(mean, 2))
-        assert row.price_target_great == float(round(max(mean - sd, 0), 2))
-        assert row.price_target_fair == float(round(mean + sd, 2))
-        assert row.price_target_stddev == float(round(sd, 2))
+        assert (row.price_target_good, row.price_target_great, row.price_target_fair,
+                row.price_target_stddev) == _reference_targets(values)
