@@ -1,16 +1,15 @@
-"""Deal Brain's CPU analytics recomputed one CPU at a time, exactly, from the rows as written.
+"""Deal Brain's CPU analytics recomputed one CPU at a time, from the rows as written.
 
-Written from the rules in the README, independently of `cpu_pipeline.analytics`, as the oracle of
-the property tests. Prices and means are Fractions and are rounded half to even on the exact
-value; great / fair / stddev carry a square root, so their unrounded exact values are returned too
-(the pipeline rounds them from a float, and may differ only right at a half-cent boundary).
+Written from Deal Brain's own task (`CPUAnalyticsService.calculate_price_targets` and
+`calculate_performance_value`) and the README, independently of `cpu_pipeline.analytics`, as the
+oracle of the property tests: the stored doubles go into Python's `statistics.mean` and
+`statistics.stdev`, and the results through Python's `round()`, exactly as the task does; the
+percentile is `(better / peers) * 100` in floats. What the task lacks, the pipeline's notion of a
+CPU in error, follows the README.
 """
 
 import math
 import statistics
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation, localcontext
-from fractions import Fraction
 
 MISSING = "missing"
 INVALID = "invalid"
@@ -18,57 +17,38 @@ ERROR = "error"
 
 
 def read_number(value):
-    """A stored value as a Fraction, or MISSING (NULL), or INVALID (present but not a finite number)."""
+    """A stored value as a float, or MISSING (NULL), or INVALID (present but not a finite number)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING  # SQLite stores a float NaN as NULL
-    # A float written here stands for the decimal it was generated from: its shortest repr.
-    text = repr(value) if isinstance(value, float) else value
+    if isinstance(value, str) and "_" in value:
+        return INVALID  # float() would accept the digit separator
     try:
-        number = Decimal(text)  # strips surrounding whitespace; reads 'NaN', 'inf', 'Infinity' as non-finite
-    except (InvalidOperation, TypeError, ValueError):
+        number = float(value)  # text as the store reads it: surrounding whitespace ignored, correctly rounded
+    except (TypeError, ValueError):
         return INVALID
-    return Fraction(number) if number.is_finite() else INVALID
+    return number if math.isfinite(number) else INVALID
 
 
 def read_score(value):
-    """A PassMark score: a positive Fraction, None when missing (NULL or 0), or INVALID."""
+    """A PassMark score: a positive whole float, None when missing (NULL or 0), or INVALID."""
     number = read_number(value)
     if number is MISSING or number == 0:
         return None
-    if number is INVALID or number < 0 or number.denominator != 1:
+    if number is INVALID or number < 0 or number % 1 != 0:
         return INVALID
     return number
-
-
-def exact_sqrt(value: Fraction) -> Fraction:
-    """The square root: exact when `value` is the square of a rational (only then can it sit exactly
-    on a rounding tie), else correct to 60 significant digits."""
-    top, bottom = math.isqrt(value.numerator), math.isqrt(value.denominator)
-    if top * top == value.numerator and bottom * bottom == value.denominator:
-        return Fraction(top, bottom)
-    with localcontext(prec=60):
-        return Fraction((Decimal(value.numerator) / Decimal(value.denominator)).sqrt())
 
 
 def confidence(n: int) -> str:
     return "high" if n >= 10 else "medium" if n >= 5 else "low" if n >= 2 else "insufficient"
 
 
-def rating(percentile: Fraction) -> str:
+def rating(percentile: float) -> str:
     return "excellent" if percentile <= 25 else "good" if percentile <= 50 else "fair" if percentile <= 75 else "poor"
 
 
-@dataclass
-class Expected:
-    """One CPU's 10 written analytics values (floats, as they are stored), and the exact unrounded
-    great / fair / stddev."""
-
-    values: dict
-    unrounded: dict = field(default_factory=dict)
-
-
-def reference(cpus: list[dict], listings: list[dict]) -> dict[int, Expected | str]:
-    """Per CPU id: ERROR, or what the pipeline must write into its analytics columns."""
+def reference(cpus: list[dict], listings: list[dict]) -> dict[int, dict | str]:
+    """Per CPU id: ERROR, or the 10 values the pipeline must write into its analytics columns."""
     prices = {cpu["id"]: [] for cpu in cpus}
     in_error = set()
     for listing in listings:
@@ -101,20 +81,17 @@ def reference(cpus: list[dict], listings: list[dict]) -> dict[int, Expected | st
                                 "dollar_per_mark_single", "dollar_per_mark_multi",
                                 "performance_value_percentile", "performance_value_rating"])
         values.update(price_target_sample_size=len(p), price_target_confidence=confidence(len(p)))
-        unrounded = {}
         if len(p) >= 2:
-            mean, sd = statistics.mean(p), exact_sqrt(statistics.variance(p))
-            values["price_target_good"] = float(round(mean, 2))
-            unrounded = {"price_target_great": max(mean - sd, Fraction(0)),
-                         "price_target_fair": mean + sd, "price_target_stddev": sd}
-            values.update({column: float(round(value, 2)) for column, value in unrounded.items()})
+            mean, sd = statistics.mean(p), statistics.stdev(p)
+            values.update(price_target_good=round(mean, 2), price_target_great=round(max(mean - sd, 0.0), 2),
+                          price_target_fair=round(mean + sd, 2), price_target_stddev=round(sd, 2))
         multi, single = scores[cpu_id]
         if multi is not None and single is not None and p:
             average = statistics.mean(p)
-            percentile = Fraction(100 * sum(ratio < average / multi for ratio in peer_ratios), len(peer_ratios))
-            values.update(dollar_per_mark_single=float(round(average / single, 4)),
-                          dollar_per_mark_multi=float(round(average / multi, 4)),
-                          performance_value_percentile=float(round(percentile, 1)),
+            ratio = average / multi
+            percentile = (sum(peer < ratio for peer in peer_ratios) / len(peer_ratios)) * 100
+            values.update(dollar_per_mark_single=round(average / single, 4), dollar_per_mark_multi=round(ratio, 4),
+                          performance_value_percentile=round(percentile, 1),
                           performance_value_rating=rating(percentile))
-        expected[cpu_id] = Expected(values, unrounded)
+        expected[cpu_id] = values
     return expected
