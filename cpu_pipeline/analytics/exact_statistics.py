@@ -19,8 +19,9 @@ import numpy as np
 LIMB_BITS = 13
 LIMBS = 4  # 4 limbs of 13 bits hold a 53-bit mantissa
 # The largest addend is a square's cross term, 2 * (l0 * l3 + l1 * l2) < 2**29 (l3 holds the top 14
-# bits), so a bincount over at most 2**24 values stays below 2**53: exact. Longer inputs go in chunks.
-CHUNK = 2**24
+# bits), so a bincount over up to 2**24 values stays below 2**53: exact. Inputs go in chunks of 2**18,
+# which also bounds the memory of the temporaries (about 25 MB) however many values there are.
+CHUNK = 2**18
 # statistics' width for its correctly rounded square root of a fraction: 2 * 53 + 3 bits.
 _SQRT_BITS = 2 * 53 + 3
 
@@ -39,26 +40,38 @@ def grouped_mean_stdev(group: np.ndarray, values: np.ndarray, group_count: int) 
     mean, stdev = np.full(group_count, np.nan), np.full(group_count, np.nan)
     if not len(values):
         return mean, stdev
-    mantissa, exponent = np.frexp(values)  # values = mantissa * 2**exponent, mantissa in [0.5, 1)
+    group = np.asarray(group, dtype="int64")
+    chunks = [slice(start, start + CHUNK) for start in range(0, len(values), CHUNK)]
     # Binades numbered densely: a catalogue's prices span a few dozen at most, so bins stay few.
-    exponent -= exponent.min()
-    present = np.flatnonzero(np.bincount(exponent))
-    binade = np.searchsorted(present, exponent)
-    bin_of = np.asarray(group, dtype="int64") * len(present) + binade
-    count, sums, squares = _limb_totals(bin_of, (mantissa * 2.0**53).astype("int64"), group_count * len(present))
+    lowest_binade = int(np.frexp(values.min())[1])
+    present = np.zeros(int(np.frexp(values.max())[1]) - lowest_binade + 1, dtype=bool)
+    for chunk in chunks:
+        present[np.frexp(values[chunk])[1] - lowest_binade] = True
+    binade_number = np.cumsum(present) - 1
+    binades = np.flatnonzero(present)  # each binade's exponent, above the lowest
+    bin_count = group_count * len(binades)
+
+    count = np.zeros(bin_count, dtype="int64")
+    sums = np.zeros((LIMBS, bin_count), dtype="int64")
+    squares = np.zeros((2 * LIMBS - 1, bin_count), dtype="int64")
+    for chunk in chunks:
+        mantissa, exponent = np.frexp(values[chunk])  # value = mantissa * 2**exponent, mantissa in [0.5, 1)
+        at = group[chunk] * len(binades) + binade_number[exponent - lowest_binade]
+        count += np.bincount(at, minlength=bin_count)
+        _add_limb_totals(at, (mantissa * 2.0**53).astype("int64"), sums, squares)
 
     # Per bin, the exact sum and sum of squares of the mantissas, as Python integers (object arrays),
     # scaled to the lowest binade; then per group, bins being contiguous.
     used = np.flatnonzero(count)
-    shift = present[used % len(present)].astype(object)
+    shift = binades[used % len(binades)].astype(object)
     bin_sum = _from_limbs(sums[:, used]) << shift
     bin_squares = _from_limbs(squares[:, used]) << 2 * shift
-    groups, starts = np.unique(used // len(present), return_index=True)
+    groups, starts = np.unique(used // len(binades), return_index=True)
     n = np.add.reduceat(count[used], starts)
     sum_ = np.add.reduceat(bin_sum, starts)
     sum_of_squares = np.add.reduceat(bin_squares, starts)
-    # Each value is its 53-bit integer mantissa times 2**(its exponent - 53).
-    lowest = int(np.frexp(values.min())[1]) - 53
+    # Each value is its 53-bit integer mantissa times 2**(its binade's exponent - 53).
+    lowest = lowest_binade - 53
     for at, size, total, total_of_squares in zip(groups.tolist(), n.tolist(), sum_, sum_of_squares):
         mean[at] = _ratio(total, size, lowest)
         if size >= 2:
@@ -67,25 +80,18 @@ def grouped_mean_stdev(group: np.ndarray, values: np.ndarray, group_count: int) 
     return mean, stdev
 
 
-def _limb_totals(bin_of: np.ndarray, mantissas: np.ndarray, bin_count: int):
-    """Per bin: the count, the sum of each mantissa limb, and the sum of each power-of-2**13 term of
-    the squared mantissas (terms 0..6), as int64 arrays (terms and limbs along the first axis)."""
-    count = np.zeros(bin_count, dtype="int64")
-    sums = np.zeros((LIMBS, bin_count), dtype="int64")
-    squares = np.zeros((2 * LIMBS - 1, bin_count), dtype="int64")
+def _add_limb_totals(at: np.ndarray, mantissas: np.ndarray, sums: np.ndarray, squares: np.ndarray) -> None:
+    """Add to each bin `at` names the sum of each limb of its mantissas (`sums`, one row a limb) and
+    the sum of each power-of-2**13 term of their squares (`squares`, terms 0..6)."""
     mask = (1 << LIMB_BITS) - 1
-    for start in range(0, len(mantissas), CHUNK):
-        at, mantissa = bin_of[start:start + CHUNK], mantissas[start:start + CHUNK]
-        limbs = [(mantissa >> (LIMB_BITS * i)) & mask for i in range(LIMBS - 1)]
-        limbs.append(mantissa >> (LIMB_BITS * (LIMBS - 1)))
-        count += np.bincount(at, minlength=bin_count)
-        for i, limb in enumerate(limbs):
-            sums[i] += _exact_bincount(at, limb, bin_count)
-        for term in range(2 * LIMBS - 1):
-            # (sum of l_i 2**13i)**2 = sum over terms k of 2**13k * (sum of l_i * l_j with i + j = k)
-            products = sum(limbs[i] * limbs[term - i] for i in range(max(0, term - LIMBS + 1), min(term, LIMBS - 1) + 1))
-            squares[term] += _exact_bincount(at, products, bin_count)
-    return count, sums, squares
+    limbs = [(mantissas >> (LIMB_BITS * i)) & mask for i in range(LIMBS - 1)]
+    limbs.append(mantissas >> (LIMB_BITS * (LIMBS - 1)))
+    for i, limb in enumerate(limbs):
+        sums[i] += _exact_bincount(at, limb, sums.shape[1])
+    for term in range(2 * LIMBS - 1):
+        # (sum of l_i 2**13i)**2 = sum over terms k of 2**13k * (sum of l_i * l_j with i + j = k)
+        products = sum(limbs[i] * limbs[term - i] for i in range(max(0, term - LIMBS + 1), min(term, LIMBS - 1) + 1))
+        squares[term] += _exact_bincount(at, products, squares.shape[1])
 
 
 def _exact_bincount(at: np.ndarray, weights: np.ndarray, bin_count: int) -> np.ndarray:
