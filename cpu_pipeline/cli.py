@@ -1,21 +1,26 @@
-"""`cpu-pipeline`: run the recalculation once with a short summary, or generate a demo catalogue.
+"""`cpu-pipeline`: run the recalculation once with a short summary, prepare a database, or generate a demo catalogue.
 
     cpu-pipeline run                     # the job, on DATABASE_URL or the embedded default
+    cpu-pipeline setup                   # once, as the database's owner: the pipeline's schema and tables
+    cpu-pipeline grants --role cpu_pipeline   # the GRANT statements the pipeline's role needs
     cpu-pipeline generate --cpus 5000 --listings 1000000 --replace
     cpu-pipeline serve                   # webserver + daemon on the top-level dagster.yaml
 """
 
 import argparse
+import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import sqlalchemy as sa
 
-from cpu_pipeline.database import demo_catalogue
-from cpu_pipeline.database.engine import make_engine, masked
-from cpu_pipeline.defs.resources import app_database_url
+from cpu_pipeline.database import demo_catalogue, grants, schema
+from cpu_pipeline.database.engine import UnsupportedDatabaseURL, describe, make_engine, masked
+from cpu_pipeline.defs.resources import app_database_url, pipeline_schema_name
 
 JOB_NAME = "recalculate_cpu_metrics"
 SUMMARY_FIGURES = ["cpus_total", "cpus_written", "cpus_with_targets", "cpus_insufficient", "cpus_valued", "cpus_in_error"]
@@ -47,23 +52,63 @@ def run(_: argparse.Namespace) -> int:
 
 
 def generate(args: argparse.Namespace) -> int:
-    url = args.database_url or os.getenv("DATABASE_URL")
-    if not url:
-        print("generate: set DATABASE_URL or pass --database-url", file=sys.stderr)
-        return 2
     started = time.perf_counter()
     cpus, listings = demo_catalogue.generate_catalogue(args.cpus, args.listings, args.seed)
-    engine = make_engine(url)
-    try:
+    with _database(args) as engine:
         demo_catalogue.write_catalogue(engine, cpus, listings, replace=args.replace)
-    except ValueError as error:
-        print(f"generate: {error}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
-    print(f"wrote {len(cpus):,} CPUs and {len(listings):,} listings into {masked(url)} "
+    print(f"wrote {len(cpus):,} CPUs and {len(listings):,} listings into {engine.url.render_as_string(hide_password=True)} "
           f"in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def setup(args: argparse.Namespace) -> int:
+    with _database(args) as engine:
+        created = schema.create_pipeline_tables(engine, args.schema)
+    where = engine.url.render_as_string(hide_password=True)
+    for thing in created:
+        print(f"created {thing} in {where}")
+    if not created:
+        tables = schema.pipeline_tables_in(engine, args.schema)
+        print(f"nothing to create: {' and '.join(table.fullname for table in tables)} already exist in {where}")
+    if engine.dialect.name == "postgresql":
+        print("next, give the pipeline's role its privileges: cpu-pipeline grants --role <role>")
+    return 0
+
+
+def grant(args: argparse.Namespace) -> int:
+    with _database(args) as engine:
+        statements = grants.grants_for(engine, args.role, args.schema)
+    print(f"-- the privileges of {args.role} in {engine.url.render_as_string(hide_password=True)}; run as the database's owner")
+    print("\n".join(statements))
+    return 0
+
+
+class _CommandFailed(Exception):
+    """A command's expected failure: printed as one line, exit status 1 (2 for a usage error)."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.status = status
+
+
+@contextlib.contextmanager
+def _database(args: argparse.Namespace) -> Iterator[sa.Engine]:
+    """An engine on `--database-url` or DATABASE_URL, disposed afterwards; its errors become _CommandFailed."""
+    url = args.database_url or os.getenv("DATABASE_URL")
+    if not url:
+        raise _CommandFailed("set DATABASE_URL or pass --database-url", status=2)
+    try:
+        engine = make_engine(url)
+    except UnsupportedDatabaseURL as error:
+        raise _CommandFailed(str(error), status=2) from None
+    try:
+        yield engine
+    except ValueError as error:
+        raise _CommandFailed(str(error)) from None
+    except sa.exc.DBAPIError as error:
+        raise _CommandFailed(describe(error, url)) from None
+    finally:
+        engine.dispose()
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -80,6 +125,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cpu-pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the recalculation once and print a summary").set_defaults(handler=run)
+    setting_up = commands.add_parser(
+        "setup", help="create the pipeline's schema and its two tables where missing (once, as the database's owner)")
+    granting = commands.add_parser(
+        "grants", help="print the GRANT statements that give a role exactly the privileges the pipeline needs")
+    granting.add_argument("--role", required=True, help="the role the pipeline connects as")
+    for command, handler in ((setting_up, setup), (granting, grant)):
+        command.add_argument("--database-url", help="SQLAlchemy URL (default: $DATABASE_URL)")
+        command.add_argument("--schema", default=pipeline_schema_name(),
+                             help="the schema of the pipeline's own tables (default: $CPU_PIPELINE_SCHEMA or cpu_pipeline)")
+        command.set_defaults(handler=handler)
     generating = commands.add_parser("generate", help="write a deterministic demo catalogue into a database")
     generating.add_argument("--cpus", type=int, default=300)
     generating.add_argument("--listings", type=int, default=5000)
@@ -93,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
                          help="address the webserver binds to (default: $DAGSTER_HOST or 127.0.0.1, this host only)")
     serving.set_defaults(handler=serve)
     args = parser.parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except _CommandFailed as failure:
+        print(f"{args.command}: {failure}", file=sys.stderr)
+        return failure.status
 
 
 if __name__ == "__main__":

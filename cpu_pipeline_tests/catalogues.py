@@ -20,16 +20,32 @@ def listings_for(cpu_id, prices, status="active", first_id=None) -> list[dict]:
             for offset, price in enumerate(prices)]
 
 
+# Deal Brain's NOT NULL columns without a default, which the pipeline never reads: filled where the table has them.
+REQUIRED_ELSEWHERE = {"cpu": {}, "listing": {"title": "Test listing", "other_urls": "[]"}}
+
+
 def write(url: str, cpus: list[dict], listings: list[dict]) -> None:
-    """Insert the rows as given, through plain SQL so that a loose store keeps text as text."""
+    """Insert the rows as given, through plain SQL so that a loose store keeps text as text.
+
+    Creates the pipeline's minimal `cpu` and `listing` where they are missing; into Deal Brain's own
+    tables, the columns it requires that a row leaves out get `REQUIRED_ELSEWHERE`'s values.
+    """
     engine = sa.create_engine(url)
     create_missing_tables(engine)
     with engine.begin() as connection:
         for table, rows in (("cpu", cpus), ("listing", listings)):
+            present = {column["name"] for column in sa.inspect(connection).get_columns(table)}
+            filler = {column: value for column, value in REQUIRED_ELSEWHERE[table].items() if column in present}
             for row in rows:
+                row = filler | row
                 columns = ", ".join(row)
                 connection.execute(sa.text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + c for c in row)})"), row)
     engine.dispose()
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """A frame's rows as `write` takes them: missing values as None."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
 def cpu_table(url: str) -> pd.DataFrame:

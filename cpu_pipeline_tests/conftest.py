@@ -1,4 +1,6 @@
-"""Each test gets its own application database: a SQLite file, or a fresh PostgreSQL database.
+"""Each test gets its own application database: a SQLite file, or a fresh PostgreSQL database, either
+empty (the pipeline's own minimal tables are created by the catalogue writers) or shaped like a
+migrated Deal Brain database.
 
 PostgreSQL tests use the real server at TEST_DATABASE_URL and never skip: a server that cannot be
 reached fails them, loudly.
@@ -11,11 +13,14 @@ import os
 import socket
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 TEST_DATABASE_URL = os.getenv("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Deal Brain's cpu and listing as its migrations leave them (copied from a pg_dump; see the file's head).
+DEAL_BRAIN_SCHEMA = Path(__file__).with_name("deal_brain_schema.sql")
 
 
 @pytest.fixture
@@ -43,6 +48,29 @@ def fresh_postgres_database(prefix: str = "cpu_pipeline_test"):
 def postgres_url():
     with fresh_postgres_database() as url:
         yield url
+
+
+@pytest.fixture
+def deal_brain_postgres_url():
+    """A fresh PostgreSQL database with Deal Brain's empty `cpu` and `listing` (and the tables their
+    foreign keys need), every type, constraint and extra column as a migrated Deal Brain database has them."""
+    with fresh_postgres_database() as url:
+        engine = sa.create_engine(url)
+        connection = engine.raw_connection()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(DEAL_BRAIN_SCHEMA.read_text())
+            connection.commit()
+        finally:
+            connection.close()
+            engine.dispose()
+        yield url
+
+
+@pytest.fixture(params=["postgres_url", "deal_brain_postgres_url"], ids=["minimal", "deal_brain"])
+def shaped_postgres_url(request) -> str:
+    """The same test on PostgreSQL in both shapes: the pipeline's own minimal tables, and Deal Brain's."""
+    return request.getfixturevalue(request.param)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

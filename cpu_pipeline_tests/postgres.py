@@ -1,4 +1,4 @@
-"""Watching a test's PostgreSQL server: a statement waiting on a lock, a backend going away."""
+"""Watching a test's PostgreSQL server: a statement waiting on a lock, a backend going away, what exists."""
 
 import time
 
@@ -30,3 +30,20 @@ def wait_until_backend_gone(url: str, pid: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while scalar(url, "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid", pid=pid) and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def relations(url: str) -> set[tuple[str, str, str]]:
+    """Every schema, and every relation (table, sequence, index, ...) in the database: (schema, name, kind).
+
+    A schema alone is ("schema", name, ""): a session that ever made a temporary table leaves its `pg_temp_N`.
+    """
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(sa.text(
+                "SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "UNION ALL SELECT 'schema', nspname, '' FROM pg_namespace"
+            )).all()
+    finally:
+        engine.dispose()
+    return {tuple(row) for row in found}

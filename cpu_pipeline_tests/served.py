@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from dagster_graphql import DagsterGraphQLClient
 
 from cpu_pipeline import service
-from cpu_pipeline.database import demo_catalogue
+from cpu_pipeline.database import demo_catalogue, schema
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCATION = "cpu_pipeline.definitions"
@@ -70,6 +70,8 @@ def wait_until_serving(served: Served, timeout: float = 180) -> None:
 
 
 def fill_app_database(url: str) -> None:
+    """The demo catalogue, and the pipeline's own schema as `cpu-pipeline setup` creates it."""
     engine = sa.create_engine(url)
     demo_catalogue.write_catalogue(engine, *demo_catalogue.generate_catalogue(120, 2000, seed=11))
+    schema.create_pipeline_tables(engine)
     engine.dispose()

@@ -150,6 +150,9 @@ _NAMES, _TIERS, _YEARS, _EFFECTS = (np.array(column) for column in list(zip(*MOD
 STATUSES = np.array(["archived", "pending", "active"], dtype=object)
 ARCHIVED, PENDING, ACTIVE = range(3)
 ARCHIVED_SHARE, PENDING_SHARE = 0.15, 0.07
+# Share of listings priced as Deal Brain's valuation rules leave them: the list price less a whole
+# percentage, unrounded (104.6 less 7% is stored as 97.27799999999999).
+PERCENT_DEDUCTED_SHARE = 0.3
 # Kinds of listing mess, each with its share of listings; the remaining listings are clean.
 PARTIAL_IMPORT, ZERO_ADJUSTED, NEGATIVE_ADJUSTED, NO_CPU, DRAFT, CLEAN = range(6)
 MESS_BOUNDS = np.cumsum([0.03, 0.01, 0.005, 0.02, 0.007])
@@ -221,6 +224,10 @@ def _listings(rng: np.random.Generator, true_multi: np.ndarray, count: int) -> p
     # About 40% of listings have no RAM/storage deduction, the rest up to 15% of the price.
     deduction = np.maximum(rng.uniform(-0.1, 0.15, count), 0)
     adjusted = np.round(price * (1 - deduction), 2)
+    # Drawn after everything else, so the rest of the catalogue is what it was before sub-cent prices.
+    percent_deducted = rng.random(count) < PERCENT_DEDUCTED_SHARE
+    percent = rng.integers(1, 16, count)
+    adjusted[percent_deducted] = price[percent_deducted] * (1 - percent[percent_deducted] / 100)
     adjusted[kind == PARTIAL_IMPORT] = np.nan
     adjusted[kind == ZERO_ADJUSTED] = 0
     # Deductions larger than the price itself.

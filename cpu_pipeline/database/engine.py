@@ -1,9 +1,33 @@
-"""Where the application database is, and how to connect to it."""
+"""Where the application database is, and how to connect to it.
+
+Deal Brain's own `DATABASE_URL` names its async driver (`postgresql+asyncpg://`) and its
+`SYNC_DATABASE_URL` psycopg 3 (`postgresql+psycopg://`); the pipeline connects to the same server,
+database, user and password with its own driver, psycopg2, whichever of them it is given.
+"""
 
 import os
 from pathlib import Path
 
+import psycopg2.extensions
 import sqlalchemy as sa
+
+# The schemes the pipeline accepts, and the SQLAlchemy driver it connects with for each.
+PSYCOPG2 = "postgresql+psycopg2"
+DRIVERS = {
+    "postgresql+asyncpg": PSYCOPG2,
+    "postgresql+psycopg": PSYCOPG2,
+    "postgresql+psycopg2": PSYCOPG2,
+    "postgresql": PSYCOPG2,
+    "postgres": PSYCOPG2,
+    "sqlite": "sqlite",
+}
+DRIVER_NAMES = {PSYCOPG2: "psycopg2", "sqlite": "sqlite3"}
+# asyncpg's `ssl=` takes the same modes as libpq's `sslmode=`.
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+class UnsupportedDatabaseURL(ValueError):
+    """The URL names a scheme or parameter the pipeline cannot connect with; the message names it, never the password."""
 
 
 def data_dir() -> Path:
@@ -23,18 +47,60 @@ def masked(url: str) -> str:
         return "<unparseable database URL>"
 
 
+def connection_url(url: str) -> sa.URL:
+    """The URL the pipeline connects with: the given one, its scheme mapped to the pipeline's own driver.
+
+    Server, database, user, password and libpq parameters are kept; asyncpg's `ssl=<mode>` becomes
+    libpq's `sslmode=<mode>`. Raises UnsupportedDatabaseURL for a scheme outside `DRIVERS`, and for a
+    query parameter libpq does not know (rather than connect without it).
+    """
+    try:
+        given = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise UnsupportedDatabaseURL("the database URL cannot be parsed as scheme://user:password@host:port/database") from None
+    if given.drivername not in DRIVERS:
+        raise UnsupportedDatabaseURL(
+            f"the database URL scheme `{given.drivername}` is not supported; accepted: "
+            + ", ".join(f"`{scheme}://`" for scheme in DRIVERS)
+        )
+    driver = DRIVERS[given.drivername]
+    if driver != PSYCOPG2:
+        return given.set(drivername=driver)
+    query = dict(given.query)
+    if given.drivername == "postgresql+asyncpg" and "ssl" in query:
+        if "sslmode" in query:
+            raise UnsupportedDatabaseURL("the database URL gives both `ssl` and `sslmode`; keep one")
+        if query["ssl"] not in SSL_MODES:
+            raise UnsupportedDatabaseURL(
+                f"the database URL's `ssl={query['ssl']}` has no libpq equivalent; use one of {', '.join(SSL_MODES)}"
+            )
+        query["sslmode"] = query.pop("ssl")
+    try:
+        psycopg2.extensions.parse_dsn(psycopg2.extensions.make_dsn(**query))
+    except psycopg2.ProgrammingError as error:
+        raise UnsupportedDatabaseURL(f"the database URL's query parameters: {str(error).strip()}") from None
+    return given.set(drivername=driver, query=query)
+
+
+def driver_in_use(url: str) -> str:
+    """What the log says about the connection, e.g. `psycopg2 (URL scheme postgresql+asyncpg)`."""
+    return f"{DRIVER_NAMES[connection_url(url).drivername]} (URL scheme {sa.make_url(url).drivername})"
+
+
 def backend(url: str) -> str:
-    """`postgres` or `sqlite`: the Dagster kind of the database behind the URL."""
-    name = sa.make_url(url).get_backend_name()
+    """`postgres` or `sqlite`: the Dagster kind of the database behind the URL; raises UnsupportedDatabaseURL."""
+    name = connection_url(url).get_backend_name()
     return "postgres" if name == "postgresql" else name
 
 
 def make_engine(url: str) -> sa.Engine:
-    if backend(url) == "sqlite":
-        Path(sa.make_url(url).database or ".").parent.mkdir(parents=True, exist_ok=True)
+    """An engine on the pipeline's own driver for any accepted URL; raises UnsupportedDatabaseURL."""
+    target = connection_url(url)
+    if target.get_backend_name() == "sqlite":
+        Path(target.database or ".").parent.mkdir(parents=True, exist_ok=True)
         # A second writer waits for the first instead of failing at once with "database is locked".
-        return sa.create_engine(url, connect_args={"timeout": 60})
-    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        return sa.create_engine(target, connect_args={"timeout": 60})
+    return sa.create_engine(target, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
 
 class DatabaseUnavailable(RuntimeError):

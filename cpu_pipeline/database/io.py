@@ -9,6 +9,7 @@ the analytics can tell an invalid price from a missing one.
 """
 
 import io
+from collections.abc import Callable
 from datetime import date, datetime
 
 import numpy as np
@@ -19,13 +20,17 @@ import sqlalchemy as sa
 
 from cpu_pipeline.database import schema
 
-CPU_QUERY = "SELECT id, name, manufacturer, cpu_mark_multi, cpu_mark_single FROM cpu ORDER BY id"
-LISTING_QUERY = "SELECT id, cpu_id, status, adjusted_price_usd FROM listing"
-# The columns each table must have: what the pipeline reads, and for `cpu` what it writes.
-REQUIRED_COLUMNS = {
-    "cpu": ["id", "name", "manufacturer", "cpu_mark_multi", "cpu_mark_single", *schema.ANALYTICS_COLUMNS],
+# The columns the pipeline reads; the grants give SELECT on exactly these.
+READ_COLUMNS = {
+    "cpu": ["id", "name", "manufacturer", "cpu_mark_multi", "cpu_mark_single"],
     "listing": ["id", "cpu_id", "status", "adjusted_price_usd"],
 }
+CPU_QUERY = f"SELECT {', '.join(READ_COLUMNS['cpu'])} FROM cpu ORDER BY id"
+LISTING_QUERY = f"SELECT {', '.join(READ_COLUMNS['listing'])} FROM listing"
+# The columns each table must have: what the pipeline reads, and for `cpu` what it writes.
+REQUIRED_COLUMNS = {"cpu": [*READ_COLUMNS["cpu"], *schema.ANALYTICS_COLUMNS], "listing": READ_COLUMNS["listing"]}
+# Deal Brain's ORM stamps `cpu.updated_at` on every write; where the column exists, the write-back does too.
+ROW_UPDATED_AT = "updated_at"
 # Any fixed number: the key of the PostgreSQL advisory lock that serialises write-backs.
 WRITE_BACK_LOCK_KEY = 0x0CB0_A11C
 
@@ -97,69 +102,111 @@ def _postgres_text(value: float) -> str:
 def write_analytics(engine: sa.Engine, rows: pd.DataFrame, updated_at: datetime, lock_timeout_seconds: float = 600) -> int:
     """Write every row's analytics columns into `cpu`, in one transaction; returns the rows updated.
 
-    `rows` holds `cpu_id` and columns of the `cpu` table; both `*_updated_at` become `updated_at`.
-    The rows go into a temporary table first, then one `UPDATE ... FROM` changes them all at once.
+    `rows` holds `cpu_id` and analytics columns of the `cpu` table (NaN and None are written as NULL);
+    `price_target_updated_at`, `performance_metrics_updated_at` and, where `cpu` has it, `updated_at`
+    become `updated_at` (naive UTC). Nothing is created, not even a temporary table: on PostgreSQL one
+    `UPDATE ... FROM unnest(<one array per column>)`, elsewhere one executemany UPDATE.
     On PostgreSQL a transaction-scoped advisory lock makes a second write-back wait for the first,
     even from another Dagster instance; past `lock_timeout_seconds` it gives up with WriteBackBusy.
+    Raises sqlalchemy.exc.DataError, everything rolled back, for a value a column cannot store.
     """
+    if rows.empty:
+        return 0
     columns = [column for column in rows.columns if column != "cpu_id"]
-    staging = sa.Table(
-        "cpu_analytics_staging",
-        sa.MetaData(),
-        sa.Column("cpu_id", sa.Integer, primary_key=True),
-        *(sa.Column(column, schema.cpu.c[column].type) for column in columns),
-        prefixes=["TEMPORARY"],
-    )
-    assignments = ", ".join(
-        [f"{column} = staged.{column}" for column in columns]
-        + ["price_target_updated_at = :updated_at", "performance_metrics_updated_at = :updated_at"]
-    )
-    postgres = engine.dialect.name == "postgresql"
+    stamped = ["price_target_updated_at", "performance_metrics_updated_at"]
     with engine.begin() as connection:
-        if postgres:
-            connection.execute(sa.text(f"SET LOCAL lock_timeout = '{int(lock_timeout_seconds * 1000)}ms'"))
-            try:
-                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_BACK_LOCK_KEY})
-            except sa.exc.OperationalError as error:
-                if getattr(error.orig, "pgcode", None) == "55P03":  # lock_not_available
-                    raise WriteBackBusy(
-                        f"another write-back of the cpu table held its lock for over {lock_timeout_seconds:g} s; "
-                        "nothing was written"
-                    ) from None
-                raise
-        staging.create(connection)
-        bulk_insert(connection, staging, rows)
-        updated = connection.execute(
-            sa.text(f"UPDATE cpu SET {assignments} FROM cpu_analytics_staging AS staged WHERE cpu.id = staged.cpu_id"),
-            {"updated_at": updated_at},
-        ).rowcount
-        staging.drop(connection)
-    return updated
+        if ROW_UPDATED_AT in {column["name"] for column in sa.inspect(connection).get_columns("cpu")}:
+            stamped.append(ROW_UPDATED_AT)
+        if connection.dialect.name != "postgresql":
+            assignments = _assignments(columns, stamped, lambda column: f":{column}")
+            parameters = [{**row, "updated_at": updated_at} for row in _records(rows)]
+            return connection.execute(sa.text(f"UPDATE cpu SET {assignments} WHERE id = :cpu_id"), parameters).rowcount
+        _take_write_back_lock(connection, lock_timeout_seconds)
+        staged = ", ".join(f"CAST(:{column} AS {_array_type(column)})" for column in ["cpu_id", *columns])
+        assignments = _assignments(columns, stamped, lambda column: f"staged.{column}")
+        update = (f"UPDATE cpu SET {assignments} FROM unnest({staged}) AS staged(cpu_id, {', '.join(columns)}) "
+                  "WHERE cpu.id = staged.cpu_id")
+        arrays = {column: _sql_values(rows[column]) for column in rows.columns}
+        return connection.execute(sa.text(update), {**arrays, "updated_at": updated_at}).rowcount
 
 
-def write_history(engine: sa.Engine, day: date, rows: pd.DataFrame) -> int:
-    """Replace the day's snapshot in `cpu_analytics_history` with `rows` (and nothing else)."""
-    table = schema.cpu_analytics_history
+def _take_write_back_lock(connection: sa.Connection, timeout_seconds: float) -> None:
+    connection.execute(sa.text(f"SET LOCAL lock_timeout = '{int(timeout_seconds * 1000)}ms'"))
+    try:
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_BACK_LOCK_KEY})
+    except sa.exc.OperationalError as error:
+        if getattr(error.orig, "pgcode", None) == "55P03":  # lock_not_available
+            raise WriteBackBusy(
+                f"another write-back of the cpu table held its lock for over {timeout_seconds:g} s; nothing was written"
+            ) from None
+        raise
+
+
+def _assignments(columns: list[str], stamped: list[str], value: Callable[[str], str]) -> str:
+    return ", ".join([f"{column} = {value(column)}" for column in columns] + [f"{column} = :updated_at" for column in stamped])
+
+
+def _array_type(column: str) -> str:
+    """The PostgreSQL array type a column's values are sent as. Text, not varchar(n): an explicit cast to
+    varchar(n) would cut a value too long, where the assignment to the column refuses it."""
+    if column == "cpu_id" or isinstance(schema.cpu.c[column].type, sa.Integer):
+        return "integer[]"
+    if isinstance(schema.cpu.c[column].type, sa.Float):
+        return "double precision[]"
+    return "text[]"
+
+
+def _sql_values(values: pd.Series) -> list:
+    """The column as plain Python values for the driver: NaN, NA and None become None (NULL)."""
+    return [None if pd.isna(value) else value for value in values.tolist()]
+
+
+def _records(rows: pd.DataFrame) -> list[dict]:
+    return rows.astype(object).where(rows.notna(), None).to_dict("records")
+
+
+def write_history(engine: sa.Engine, table: sa.Table, day: date, rows: pd.DataFrame) -> int:
+    """Replace the day's snapshot in the history `table` with `rows` (and nothing else); returns the rows written.
+
+    Raises SchemaMismatch on PostgreSQL when the table has not been set up (`cpu-pipeline setup`).
+    """
     return _replace(engine, table, rows.assign(day=day), table.delete().where(table.c.day == day))
 
 
-def write_trends(engine: sa.Engine, rows: pd.DataFrame) -> int:
-    """Replace every row of `cpu_price_trends` with `rows`."""
-    return _replace(engine, schema.cpu_price_trends, rows, schema.cpu_price_trends.delete())
+def write_trends(engine: sa.Engine, table: sa.Table, rows: pd.DataFrame) -> int:
+    """Replace every row of the trends `table` with `rows`; returns the rows written.
+
+    Raises SchemaMismatch on PostgreSQL when the table has not been set up (`cpu-pipeline setup`).
+    """
+    return _replace(engine, table, rows, table.delete())
 
 
-def load_history(engine: sa.Engine, since: date, until: date) -> pd.DataFrame:
-    """The good prices of the snapshots from `since` to `until`: `cpu_id`, `day`, `price_target_good`."""
-    table = schema.cpu_analytics_history
-    table.create(engine, checkfirst=True)
+def load_history(engine: sa.Engine, table: sa.Table, since: date, until: date) -> pd.DataFrame:
+    """The good prices of the snapshots from `since` to `until`: `cpu_id`, `day`, `price_target_good`.
+
+    Raises SchemaMismatch on PostgreSQL when the table has not been set up (`cpu-pipeline setup`).
+    """
+    _require_pipeline_table(engine, table)
     query = sa.select(table.c.cpu_id, table.c.day, table.c.price_target_good).where(table.c.day.between(since, until))
     with engine.connect() as connection:
         return pd.read_sql_query(query, connection)
 
 
+def _require_pipeline_table(engine: sa.Engine, table: sa.Table) -> None:
+    """The embedded SQLite file gets the pipeline's tables on first use; on PostgreSQL the jobs create
+    nothing (they run with no CREATE privilege), so a table not set up is named with the command."""
+    if engine.dialect.name != "postgresql":
+        table.create(engine, checkfirst=True)
+    elif not sa.inspect(engine).has_table(table.name, schema=table.schema):
+        raise SchemaMismatch(
+            f"the pipeline's table `{table.fullname}` does not exist: the database's owner creates it (and its "
+            f"schema `{table.schema}`) once with `cpu-pipeline setup` (see README, The application database)"
+        )
+
+
 def _replace(engine: sa.Engine, table: sa.Table, rows: pd.DataFrame, delete: sa.Delete) -> int:
     """Delete, then insert, in one transaction: a re-run replaces exactly what it wrote before."""
-    table.create(engine, checkfirst=True)
+    _require_pipeline_table(engine, table)
     rows = rows[[column.name for column in table.columns]]
     with engine.begin() as connection:
         connection.execute(delete)
@@ -172,10 +219,11 @@ def bulk_insert(connection: sa.Connection, table: sa.Table, rows: pd.DataFrame) 
     INSERTs at 5,000 rows), executemany elsewhere."""
     if connection.dialect.name != "postgresql":
         if len(rows):
-            connection.execute(table.insert(), rows.astype(object).where(rows.notna(), None).to_dict("records"))
+            connection.execute(table.insert(), _records(rows))
         return
     buffer = io.StringIO()
     rows.to_csv(buffer, index=False, header=False)
     buffer.seek(0)
+    name = connection.dialect.identifier_preparer.format_table(table)
     with connection.connection.driver_connection.cursor() as cursor:
-        cursor.copy_expert(f"COPY {table.name} ({', '.join(rows.columns)}) FROM STDIN WITH (FORMAT csv)", buffer)
+        cursor.copy_expert(f"COPY {name} ({', '.join(rows.columns)}) FROM STDIN WITH (FORMAT csv)", buffer)

@@ -83,12 +83,24 @@ def test_values_are_valid(catalogue):
     for column in ("price_usd", "adjusted_price_usd"):
         prices = listings[column].dropna()
         assert np.isfinite(prices).all() and (prices.abs() < 100_000_000).all()
-        assert np.allclose(prices * 100, np.round(prices * 100))
     assert (listings["price_usd"].dropna() > 0).all()
     priced = listings.dropna(subset=["price_usd", "adjusted_price_usd"])
     deducted = priced[priced["adjusted_price_usd"] > 0]
     assert (deducted["adjusted_price_usd"] <= deducted["price_usd"]).all()
     assert len(deducted) > 0.9 * len(priced)
+
+
+def test_list_prices_are_whole_cents_and_a_share_of_adjusted_prices_are_left_unrounded(catalogue):
+    listings = catalogue[1].dropna(subset=["price_usd", "adjusted_price_usd"])
+    price, adjusted = listings["price_usd"], listings["adjusted_price_usd"]
+    assert (price == price.round(2)).all()
+    sub_cent = adjusted != adjusted.round(2)
+    assert 0.2 < sub_cent.mean() < 0.4
+    # As Deal Brain's valuation rules leave them: the list price less a whole percentage, unrounded.
+    percent = ((1 - adjusted / price) * 100).round()
+    assert (adjusted[sub_cent] == (price * (1 - percent / 100))[sub_cent]).all()
+    assert percent[sub_cent].between(1, 15).all()
+    assert (adjusted[sub_cent].map(repr).str.len() >= 17).any()  # full-precision doubles such as 97.27799999999999
 
 
 def test_scores_grow_with_tier_and_prices_follow_them(catalogue):
@@ -118,7 +130,9 @@ def test_write_catalogue_round_trips_on_sqlite(sqlite_engine):
     assert sum(row["cpu_id"] is None for row in stored_listings) == listings["cpu_id"].isna().sum()
     first = listings.iloc[0]
     assert stored_listings[0]["status"] == first["status"]
-    assert stored_listings[0]["price_usd"] == pytest.approx(first["price_usd"])
+    assert [row["adjusted_price_usd"] for row in stored_listings] == listings["adjusted_price_usd"].replace(
+        np.nan, None).tolist()  # every double as generated
+    assert all(row["created_at"] and row["updated_at"] for row in stored_cpus + stored_listings)
 
 
 def test_write_catalogue_refuses_a_filled_database_unless_replacing(sqlite_engine):
@@ -148,9 +162,12 @@ def test_write_catalogue_copies_into_postgres(postgres_url):
     demo_catalogue.write_catalogue(engine, cpus, listings, replace=True)
     assert _counts(engine) == (100, 2000)
     with engine.begin() as conn:
-        priced, adjusted = conn.execute(sa.text("SELECT sum(price_usd), count(adjusted_price_usd) FROM listing")).one()
-        assert float(priced) == pytest.approx(listings["price_usd"].sum())
-        assert adjusted == listings["adjusted_price_usd"].count()
+        stored = pd.read_sql_query(sa.text("SELECT adjusted_price_usd FROM listing ORDER BY id"), conn)["adjusted_price_usd"]
+        pd.testing.assert_series_equal(stored, listings["adjusted_price_usd"], check_names=False)  # bit for bit
+        types = dict(conn.execute(sa.text("SELECT column_name, data_type FROM information_schema.columns "
+                                          "WHERE table_name = 'listing'")).all())
+        assert types["price_usd"] == types["adjusted_price_usd"] == "double precision"
+        assert types["created_at"] == types["updated_at"] == "timestamp without time zone"
         # COPY bypasses the id sequence; the next application insert must still get a fresh id.
         new_id = conn.execute(
             sa.text("INSERT INTO cpu (name, manufacturer) VALUES ('Test CPU', 'Intel') RETURNING id")

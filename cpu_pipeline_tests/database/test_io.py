@@ -1,16 +1,18 @@
 import threading
 import time
-from datetime import datetime
+from datetime import date, datetime
 
+import numpy as np
 import pandas as pd
-import psycopg2
 import pytest
 import sqlalchemy as sa
 
+from cpu_pipeline.analytics.cpu_analytics import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
 from cpu_pipeline.analytics.validation import parse_numbers
-from cpu_pipeline.database import io
+from cpu_pipeline.database import io, schema
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import cpu, listings_for
+from cpu_pipeline_tests.postgres import relations
 
 
 def _rows(cpu_ids, good: float, confidence: str = "low") -> pd.DataFrame:
@@ -42,14 +44,52 @@ def test_a_missing_table_or_column_is_named(sqlite_url):
 
 
 def test_the_write_back_changes_only_the_given_cpus_and_stamps_them(database_url):
-    catalogues.write(database_url, [cpu(1), cpu(2, price_target_good=5.0)], [])
+    catalogues.write(database_url, [cpu(1), cpu(2, price_target_good=5.0, updated_at=datetime(2020, 1, 1))], [])
     engine = sa.create_engine(database_url)
     stamp = datetime(2026, 11, 29, 2, 30)
     assert io.write_analytics(engine, _rows([1], 123.45), stamp) == 1
     table = catalogues.cpu_table(database_url)
     assert table.loc[1, "price_target_good"] == 123.45
-    assert pd.Timestamp(table.loc[1, "performance_metrics_updated_at"]) == pd.Timestamp(stamp)
+    for column in ("price_target_updated_at", "performance_metrics_updated_at", "updated_at"):
+        assert pd.Timestamp(table.loc[1, column]) == pd.Timestamp(stamp), column
     assert table.loc[2, "price_target_good"] == 5.0 and pd.isna(table.loc[2, "price_target_updated_at"])
+    assert pd.Timestamp(table.loc[2, "updated_at"]) == pd.Timestamp(2020, 1, 1)
+
+
+def test_the_write_back_stamps_deal_brains_updated_at_in_the_same_transaction(deal_brain_postgres_url):
+    catalogues.write(deal_brain_postgres_url, [cpu(1), cpu(2)], [])
+    stamp = datetime(2026, 11, 29, 2, 30)
+    assert io.write_analytics(sa.create_engine(deal_brain_postgres_url), _rows([1, 2], 99.5), stamp) == 2
+    table = catalogues.cpu_table(deal_brain_postgres_url)
+    assert (table["updated_at"] == stamp).all() and (table["price_target_updated_at"] == stamp).all()
+    assert (table["created_at"] != stamp).all()
+
+
+def test_a_cpu_table_without_updated_at_is_written_all_the_same(database_url):
+    catalogues.write(database_url, [cpu(1)], [])
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE cpu DROP COLUMN updated_at"))
+    assert io.write_analytics(engine, _rows([1], 42.0), datetime(2026, 11, 29)) == 1
+    table = catalogues.cpu_table(database_url)
+    assert table.loc[1, "price_target_good"] == 42.0 and "updated_at" not in table
+
+
+def test_the_write_back_stores_nan_as_null_and_counts_only_the_rows_it_changed(database_url):
+    catalogues.write(database_url, [cpu(1, price_target_good=5.0), cpu(2)], [])
+    rows = _rows([1, 2, 3], np.nan).assign(price_target_good=[np.nan, 0.1 + 0.2, 7.0])  # CPU 3 is not in the table
+    assert io.write_analytics(sa.create_engine(database_url), rows, datetime(2026, 11, 29)) == 2
+    table = catalogues.cpu_table(database_url)
+    assert pd.isna(table.loc[1, "price_target_good"])
+    assert table.loc[2, "price_target_good"] == 0.1 + 0.2  # every bit of the double
+    assert table.loc[2, "price_target_confidence"] == "low" and table.loc[2, "price_target_sample_size"] == 2
+
+
+def test_the_write_back_creates_nothing_not_even_a_temporary_table(postgres_url):
+    catalogues.write(postgres_url, [cpu(i) for i in range(1, 6)], [])
+    before = relations(postgres_url)
+    assert io.write_analytics(sa.create_engine(postgres_url), _rows([1, 2, 3, 4, 5], 1.0), datetime(2026, 11, 29)) == 5
+    assert relations(postgres_url) == before  # a temporary table would leave its pg_temp schema behind
 
 
 def test_a_failing_write_back_changes_nothing(postgres_url):
@@ -59,7 +99,7 @@ def test_a_failing_write_back_changes_nothing(postgres_url):
     # The last row cannot be stored (varchar(16)): the whole write-back rolls back.
     rows = _rows([1, 2, 3, 4, 5], 99.0)
     rows.loc[4, "price_target_confidence"] = "x" * 40
-    with pytest.raises(psycopg2.DataError):
+    with pytest.raises(sa.exc.DataError):
         io.write_analytics(engine, rows, datetime(2026, 11, 29))
     pd.testing.assert_frame_equal(catalogues.cpu_table(postgres_url), before)
 
@@ -107,3 +147,24 @@ def test_a_write_back_that_waits_too_long_fails_clearly_and_writes_nothing(postg
         connection.close()
         holder.dispose()
     assert pd.isna(catalogues.cpu_table(postgres_url).loc[1, "price_target_good"])
+
+
+def test_on_postgres_the_pipeline_tables_must_be_set_up_and_are_never_created_by_a_job(postgres_url):
+    engine = sa.create_engine(postgres_url)
+    tables = schema.pipeline_tables("cpu_pipeline")
+    with pytest.raises(io.SchemaMismatch, match=r"`cpu_pipeline.cpu_analytics_history` does not exist.*`cpu-pipeline setup`"):
+        io.write_history(engine, tables.history, date(2026, 11, 29), _rows([1], 1.0))
+    with pytest.raises(io.SchemaMismatch, match="`cpu-pipeline setup`"):
+        io.load_history(engine, tables.history, date(2026, 11, 1), date(2026, 11, 29))
+    assert not sa.inspect(engine).has_schema("cpu_pipeline")
+    schema.create_pipeline_tables(engine, "cpu_pipeline")
+    history = _rows([1], 1.0).reindex(columns=["cpu_id", *PRICE_TARGET_COLUMNS, *PERFORMANCE_COLUMNS])
+    assert io.write_history(engine, tables.history, date(2026, 11, 29), history) == 1
+    assert io.load_history(engine, tables.history, date(2026, 11, 1), date(2026, 11, 29))["cpu_id"].tolist() == [1]
+
+
+def test_on_sqlite_the_pipeline_tables_are_created_on_first_use(sqlite_url):
+    engine = sa.create_engine(sqlite_url)
+    tables = schema.pipeline_tables(None)
+    assert io.load_history(engine, tables.history, date(2026, 11, 1), date(2026, 11, 29)).empty
+    assert set(sa.inspect(engine).get_table_names()) == {"cpu_analytics_history"}

@@ -1,28 +1,41 @@
 """The history and the trends over several simulated days, on SQLite and PostgreSQL; the day is
 passed in (a fixed clock), never taken from the real one."""
 
+import statistics
 from datetime import date, timedelta
-from fractions import Fraction
 
 import dagster as dg
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 
+from cpu_pipeline.database import schema
 from cpu_pipeline.defs import assets, price_history
 from cpu_pipeline.defs.resources import AppDatabase, Clock
 from cpu_pipeline_tests import catalogues
-from cpu_pipeline_tests.catalogues import cpu, listings_for
+from cpu_pipeline_tests.catalogues import WORKED_HIGH, cpu, listings_for
 
 EVERYTHING = [assets.cpus, assets.listings, assets.cpu_price_targets, assets.cpu_performance_metrics,
               assets.cpu_analytics, price_history.cpu_analytics_history, price_history.cpu_price_trends]
 FIRST_DAY = date(2026, 10, 1)
 
 
-def _night(url: str, day: date, instance: dg.DagsterInstance, partition: date | None = None) -> dg.ExecuteInProcessResult:
+@pytest.fixture
+def set_up_url(database_url) -> str:
+    """The database after its owner ran `cpu-pipeline setup` (on SQLite not needed, and harmless)."""
+    engine = sa.create_engine(database_url)
+    schema.create_pipeline_tables(engine)
+    engine.dispose()
+    return database_url
+
+
+def _night(url: str, day: date, instance: dg.DagsterInstance, partition: date | None = None,
+           pipeline_schema: str = schema.DEFAULT_PIPELINE_SCHEMA) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         EVERYTHING,
         partition_key=(partition or day).isoformat(),
-        resources={"app_database": AppDatabase(url=url), "clock": Clock(fixed_day=day.isoformat())},
+        resources={"app_database": AppDatabase(url=url, pipeline_schema=pipeline_schema),
+                   "clock": Clock(fixed_day=day.isoformat())},
         instance=instance,
         raise_on_error=False,
     )
@@ -36,15 +49,18 @@ def _set_prices(url: str, cpu_id: int, prices: list[float]) -> None:
     catalogues.write(url, [], listings_for(cpu_id, prices))
 
 
-def _table(url: str, name: str) -> pd.DataFrame:
+def _table(url: str, name: str, pipeline_schema: str = schema.DEFAULT_PIPELINE_SCHEMA) -> pd.DataFrame:
+    """One of the pipeline's tables (`history` or `trends`), read from where it lives."""
     engine = sa.create_engine(url)
+    table = getattr(schema.pipeline_tables_in(engine, pipeline_schema), name)
     with engine.connect() as connection:
-        frame = pd.read_sql_query(sa.text(f"SELECT * FROM {name}"), connection)
+        frame = pd.read_sql_query(sa.select(table), connection)
     engine.dispose()
     return frame
 
 
-def test_thirty_one_nights_of_history_give_the_trends(database_url):
+def test_thirty_one_nights_of_history_give_the_trends(set_up_url):
+    database_url = set_up_url
     # CPU 1 gets 1% cheaper every night; CPU 2 stays put with one far outlier; CPU 3 has one price.
     catalogues.write(database_url, [cpu(1), cpu(2), cpu(3)],
                      listings_for(2, [100, 101, 102, 103, 900]) + listings_for(3, [50]))
@@ -54,13 +70,13 @@ def test_thirty_one_nights_of_history_give_the_trends(database_url):
             _set_prices(database_url, 1, [round(200 * 0.99**night, 2), round(220 * 0.99**night, 2)])
             assert _night(database_url, day, instance).success, day
     last = FIRST_DAY + timedelta(days=30)
-    history = _table(database_url, "cpu_analytics_history")
+    history = _table(database_url, "history")
     assert len(history) == 31 * 3
     assert list(history.columns[:2]) == ["cpu_id", "day"]
-    trends = _table(database_url, "cpu_price_trends").set_index("cpu_id")
+    trends = _table(database_url, "trends").set_index("cpu_id")
     assert pd.to_datetime(trends["as_of"]).dt.date.eq(last).all()
-    # The mean of two prices rounded exactly (half to even), as the README's rules say.
-    good = {night: float(round((Fraction(str(round(200 * 0.99**night, 2))) + Fraction(str(round(220 * 0.99**night, 2)))) / 2, 2))
+    # Deal Brain's rule, as the README says: Python's round of the float mean of the stored prices.
+    good = {night: round(statistics.mean([round(200 * 0.99**night, 2), round(220 * 0.99**night, 2)]), 2)
             for night in (0, 23, 30)}
     assert trends.loc[1, "price_target_good"] == good[30]
     assert trends.loc[1, "good_change_7d"] == round(good[30] - good[23], 2)
@@ -72,7 +88,8 @@ def test_thirty_one_nights_of_history_give_the_trends(database_url):
     assert pd.isna(trends.loc[3, "outlier_count"]) and pd.isna(trends.loc[3, "wide_price_range"])
 
 
-def test_a_sharp_drop_is_flagged(database_url):
+def test_a_sharp_drop_is_flagged(set_up_url):
+    database_url = set_up_url
     catalogues.write(database_url, [cpu(1)], [])
     with dg.instance_for_test() as instance:
         for night, prices in enumerate([[300, 310]] * 7 + [[250, 260]]):
@@ -82,7 +99,7 @@ def test_a_sharp_drop_is_flagged(database_url):
             "cpu_price_trends")
     assert trends.metadata["price_drops"].value == 1
     assert "Test CPU 1" in trends.metadata["largest_drops"].value
-    assert bool(_table(database_url, "cpu_price_trends").loc[0, "price_drop"])
+    assert bool(_table(database_url, "trends").loc[0, "price_drop"])
 
 
 def test_rematerialising_a_day_replaces_that_day_and_nothing_else(sqlite_url):
@@ -92,9 +109,33 @@ def test_rematerialising_a_day_replaces_that_day_and_nothing_else(sqlite_url):
         assert _night(sqlite_url, FIRST_DAY + timedelta(days=1), instance).success
         _set_prices(sqlite_url, 1, [120, 130])
         assert _night(sqlite_url, FIRST_DAY + timedelta(days=1), instance).success
-    history = _table(sqlite_url, "cpu_analytics_history").set_index(["cpu_id", "day"]).sort_index()
+    history = _table(sqlite_url, "history").set_index(["cpu_id", "day"]).sort_index()
     assert len(history) == 4
     assert history["price_target_good"].tolist() == [105.0, 125.0, 210.0, 210.0]
+
+
+def test_on_postgres_only_the_history_needs_the_setup_and_it_says_so(postgres_url):
+    catalogues.write(postgres_url, [cpu(1)], listings_for(1, WORKED_HIGH))
+    with dg.instance_for_test() as instance:
+        result = _night(postgres_url, FIRST_DAY, instance)
+    assert not result.success
+    failed = {event.step_key: event.step_failure_data.error.to_string() for event in result.get_step_failure_events()}
+    assert list(failed) == ["cpu_analytics_history"]  # the write-back went ahead; the trends never started
+    assert "`cpu_pipeline.cpu_analytics_history` does not exist" in failed["cpu_analytics_history"]
+    assert "`cpu-pipeline setup`" in failed["cpu_analytics_history"]
+    assert catalogues.cpu_table(postgres_url).loc[1, "price_target_good"] == 352.80
+    assert not sa.inspect(sa.create_engine(postgres_url)).has_schema("cpu_pipeline")  # the job created nothing
+
+
+def test_the_pipeline_schema_is_configurable(postgres_url):
+    catalogues.write(postgres_url, [cpu(1)], listings_for(1, WORKED_HIGH))
+    engine = sa.create_engine(postgres_url)
+    schema.create_pipeline_tables(engine, "pipeline_own")
+    with dg.instance_for_test() as instance:
+        assert _night(postgres_url, FIRST_DAY, instance, pipeline_schema="pipeline_own").success
+    assert _table(postgres_url, "history", "pipeline_own")["price_target_good"].tolist() == [352.80]
+    assert _table(postgres_url, "trends", "pipeline_own")["cpu_id"].tolist() == [1]
+    assert sa.inspect(engine).get_table_names(schema="public") == ["cpu", "listing"]
 
 
 def test_a_past_day_cannot_be_backfilled_from_live_data(sqlite_url):
@@ -104,7 +145,7 @@ def test_a_past_day_cannot_be_backfilled_from_live_data(sqlite_url):
     assert not result.success
     [failure] = [e for e in result.all_events if e.is_step_failure and e.step_key == "cpu_analytics_history"]
     assert "cannot be computed" in failure.step_failure_data.error.message + str(failure.step_failure_data.user_failure_data)
-    assert _table(sqlite_url, "cpu_analytics_history").empty
+    assert not sa.inspect(sa.create_engine(sqlite_url)).has_table("cpu_analytics_history")  # nothing written
 
 
 def test_a_successful_recalculation_requests_todays_snapshot():

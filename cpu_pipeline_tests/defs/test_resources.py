@@ -18,6 +18,13 @@ def test_database_url_picks_the_database_through_an_env_var(monkeypatch):
     assert configured.url == dg.EnvVar("DATABASE_URL")  # resolved at run time; the value never enters the config
 
 
+def test_cpu_pipeline_schema_names_the_pipelines_schema_through_an_env_var(monkeypatch):
+    monkeypatch.delenv("CPU_PIPELINE_SCHEMA", raising=False)
+    assert app_database().pipeline_schema == "cpu_pipeline"
+    monkeypatch.setenv("CPU_PIPELINE_SCHEMA", "analytics_own")
+    assert app_database().pipeline_schema == dg.EnvVar("CPU_PIPELINE_SCHEMA")
+
+
 def test_without_database_url_the_embedded_default_is_used(monkeypatch, tmp_path):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("CPU_PIPELINE_DATA_DIR", str(tmp_path))
