@@ -73,6 +73,26 @@ def shaped_postgres_url(request) -> str:
     return request.getfixturevalue(request.param)
 
 
+@contextlib.contextmanager
+def login_role(url: str):
+    """A new role on the test server that may log in and holds no privilege of its own; yields its name.
+
+    Roles belong to the whole server: afterwards what it was granted in the database at `url` is
+    revoked (DROP OWNED) and the role dropped.
+    """
+    role = f"cpu_pipeline_role_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"CREATE ROLE {role} LOGIN"))
+    try:
+        yield role
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"DROP OWNED BY {role}"))
+            connection.execute(sa.text(f"DROP ROLE {role}"))
+        admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request) -> str:
     """The same test on both stores."""

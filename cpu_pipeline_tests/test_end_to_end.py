@@ -1,21 +1,31 @@
-"""The job as users run it, from the command line, against SQLite and a real PostgreSQL; the
-written rows are read back from the database they were written to."""
+"""The job as users run it, from the command line, against SQLite and a real PostgreSQL (the
+pipeline's own minimal tables, and Deal Brain's real ones); the written rows are read back from the
+database they were written to."""
 
+import json
 import os
 import subprocess
 import sys
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 
-from cpu_pipeline.database import demo_catalogue
+from cpu_pipeline.database import demo_catalogue, schema
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, cpu, listings_for
+from cpu_pipeline_tests.conftest import login_role
+from cpu_pipeline_tests.postgres import relations
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+# Every form of URL Deal Brain's settings use (asyncpg's with its own ssl parameter) or libpq knows.
+URL_FORMS = {"postgresql+asyncpg": {"ssl": "disable"}, "postgresql+psycopg": {}, "postgresql+psycopg2": {},
+             "postgresql": {}, "postgres": {}}
+WRITTEN_VALUES = [column for column in schema.ANALYTICS_COLUMNS if not column.endswith("_updated_at")]
 
 
 def _run(command: list[str], env: dict, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -27,10 +37,20 @@ def _dagster_job_execute(url: str, dagster_home: str) -> subprocess.CompletedPro
                 {"DATABASE_URL": url, "DAGSTER_HOME": dagster_home})
 
 
-def test_dagster_job_execute_recalculates_the_demo_catalogue(database_url, dagster_home):
-    engine = sa.create_engine(database_url)
-    demo_catalogue.write_catalogue(engine, *demo_catalogue.generate_catalogue(200, 3000, seed=3))
-    engine.dispose()
+def _execute(url: str, statements: str) -> None:
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(statements)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("store", ["sqlite_url", "postgres_url", "deal_brain_postgres_url"])
+def test_dagster_job_execute_recalculates_the_demo_catalogue(store, request, dagster_home):
+    database_url = request.getfixturevalue(store)
+    cpus, listings = demo_catalogue.generate_catalogue(200, 3000, seed=3)
+    catalogues.write(database_url, catalogues.records(cpus), catalogues.records(listings))
     result = _dagster_job_execute(database_url, dagster_home)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "cpu_metrics.recalc.complete total=200 success=200 errors=0" in result.stderr
@@ -46,7 +66,8 @@ def test_dagster_job_execute_recalculates_the_demo_catalogue(database_url, dagst
     assert runs
 
 
-def test_the_worked_case_round_trips_through_postgres(postgres_url, dagster_home):
+def test_the_worked_case_round_trips_through_postgres(shaped_postgres_url, dagster_home):
+    postgres_url = shaped_postgres_url
     catalogues.write(postgres_url, [cpu(1)], listings_for(1, WORKED_HIGH))
     result = _dagster_job_execute(postgres_url, dagster_home)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -55,7 +76,8 @@ def test_the_worked_case_round_trips_through_postgres(postgres_url, dagster_home
         352.80, 338.02, 367.58, 14.78]
 
 
-def test_a_run_above_the_error_gate_exits_non_zero_and_writes_nothing(postgres_url, dagster_home):
+def test_a_run_above_the_error_gate_exits_non_zero_and_writes_nothing(shaped_postgres_url, dagster_home):
+    postgres_url = shaped_postgres_url
     catalogues.write(postgres_url, [cpu(1), cpu(2)], listings_for(1, WORKED_HIGH) + listings_for(2, ["NaN", 300]))
     before = catalogues.cpu_table(postgres_url)
     result = _dagster_job_execute(postgres_url, dagster_home)
@@ -63,6 +85,75 @@ def test_a_run_above_the_error_gate_exits_non_zero_and_writes_nothing(postgres_u
     assert "cpu_metrics.recalc.high_error_rate" in result.stderr
     assert "cpu_metrics.recalc.failed" in result.stderr
     pd.testing.assert_frame_equal(catalogues.cpu_table(postgres_url), before)
+
+
+def test_the_job_writes_the_same_rows_whichever_form_of_deal_brains_url_it_is_given(deal_brain_postgres_url, dagster_home):
+    url = deal_brain_postgres_url
+    catalogues.write(url, [cpu(1), cpu(2, multi=1000, single=500), cpu(3, multi=1000, single=500), cpu(4)],
+                     listings_for(1, WORKED_HIGH) + listings_for(2, [100.004]) + listings_for(3, [100.001, 97.27799999999999]))
+    secret = f"pw-{uuid.uuid4().hex}"  # trust auth ignores it; it must never be shown
+    written, stamps = [], []
+    for scheme, query in URL_FORMS.items():
+        form = sa.make_url(url).set(drivername=scheme, password=secret, query=query).render_as_string(hide_password=False)
+        result = _dagster_job_execute(form, dagster_home)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert f"with psycopg2 (URL scheme {scheme})" in result.stderr
+        assert secret not in result.stdout + result.stderr
+        table = catalogues.cpu_table(url)
+        assert (table["updated_at"] == table["price_target_updated_at"]).all()
+        stamps.append(table["price_target_updated_at"].max())
+        written.append(table[WRITTEN_VALUES])
+    assert stamps == sorted(set(stamps))  # each run wrote every row anew
+    for other in written[1:]:
+        pd.testing.assert_frame_equal(other, written[0])
+    assert written[0].loc[1, "price_target_good"] == 352.80
+    assert written[0]["price_target_confidence"].tolist() == ["high", "insufficient", "low", "insufficient"]
+
+
+def test_an_unknown_url_scheme_fails_at_once_naming_it_and_the_accepted_ones(dagster_home):
+    result = _dagster_job_execute("mysql+pymysql://deal_brain:s3cr3t-pw@127.0.0.1/deal_brain", dagster_home)
+    assert result.returncode != 0
+    assert "the database URL scheme `mysql+pymysql` is not supported; accepted: `postgresql+asyncpg://`" in result.stderr
+    assert "s3cr3t-pw" not in result.stdout + result.stderr
+
+
+def test_both_jobs_run_as_a_role_holding_exactly_the_printed_grants_and_create_nothing(shaped_postgres_url, dagster_home):
+    url = shaped_postgres_url
+    catalogues.write(url, [cpu(1), cpu(2)], listings_for(1, WORKED_HIGH) + listings_for(2, [100.004, 100.001]))
+    owner = {"DATABASE_URL": url}
+    setup = _run([str(BIN / "cpu-pipeline"), "setup"], owner)
+    assert setup.returncode == 0 and "created schema cpu_pipeline" in setup.stdout, setup.stderr
+    # What PostgreSQL grants every role by default goes too, so the role has exactly what is printed.
+    database = sa.make_url(url).database
+    _execute(url, f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC; REVOKE CREATE ON SCHEMA public FROM PUBLIC')
+    with login_role(url) as role:
+        printed = _run([str(BIN / "cpu-pipeline"), "grants", "--role", role], owner)
+        assert printed.returncode == 0, printed.stderr
+        _execute(url, printed.stdout)
+        as_role = sa.make_url(url).set(username=role).render_as_string(hide_password=False)
+        for probe in ("CREATE TABLE public.probe (i integer)", "CREATE TEMPORARY TABLE probe (i integer)"):
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                _execute(as_role, probe)
+        before = relations(url)
+
+        recalculation = _dagster_job_execute(as_role, dagster_home)
+        assert recalculation.returncode == 0, recalculation.stderr[-3000:]
+        today = datetime.now(timezone.utc).date().isoformat()
+        history = _run([str(BIN / "dagster"), "job", "execute", "-m", "cpu_pipeline.definitions",
+                        "-j", "snapshot_cpu_price_history", "--tags", json.dumps({"dagster/partition": today})],
+                       {"DATABASE_URL": as_role, "DAGSTER_HOME": dagster_home})
+        assert history.returncode == 0, history.stderr[-3000:]
+        assert relations(url) == before  # no table, sequence, index or temporary schema appeared anywhere
+
+    table = catalogues.cpu_table(url)
+    assert table.loc[1, "price_target_good"] == 352.80 and table.loc[2, "price_target_confidence"] == "low"
+    assert (table["updated_at"] == table["price_target_updated_at"]).all()
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        counts = [connection.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+                  for table in schema.pipeline_tables("cpu_pipeline")]
+    engine.dispose()
+    assert counts == [2, 2]  # today's snapshot and the trends, one row per CPU
 
 
 def test_dg_launch_runs_the_job(sqlite_url, dagster_home):

@@ -1,0 +1,45 @@
+"""The commands a database owner runs once: `cpu-pipeline setup` and `cpu-pipeline grants`."""
+
+import sqlalchemy as sa
+
+from cpu_pipeline import cli
+from cpu_pipeline_tests import catalogues
+
+
+def test_setup_says_what_it_created_and_that_a_second_run_needed_nothing(postgres_url, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    assert cli.main(["setup"]) == 0
+    first = capsys.readouterr().out
+    assert "created schema cpu_pipeline in postgresql+psycopg2://" in first
+    assert "created table cpu_pipeline.cpu_analytics_history" in first and "created table cpu_pipeline.cpu_price_trends" in first
+    assert "cpu-pipeline grants --role" in first
+    assert cli.main(["setup"]) == 0
+    assert "nothing to create: cpu_pipeline.cpu_analytics_history and cpu_pipeline.cpu_price_trends already exist" in (
+        capsys.readouterr().out)
+
+
+def test_setup_takes_the_schema_from_the_environment_or_the_option(postgres_url, capsys, monkeypatch):
+    monkeypatch.setenv("CPU_PIPELINE_SCHEMA", "from_env")
+    assert cli.main(["setup", "--database-url", postgres_url]) == 0
+    assert cli.main(["setup", "--database-url", postgres_url, "--schema", "from_option"]) == 0
+    assert {"from_env", "from_option"} <= set(sa.inspect(sa.create_engine(postgres_url)).get_schema_names())
+
+
+def test_grants_prints_statements_for_the_role_in_that_database(postgres_url, capsys):
+    catalogues.write(postgres_url, [], [])
+    assert cli.main(["grants", "--role", "nightly", "--database-url", postgres_url]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("-- the privileges of nightly in postgresql+psycopg2://")
+    assert printed[1] == f"GRANT CONNECT ON DATABASE {sa.make_url(postgres_url).database} TO nightly;"
+    assert len(printed) == 8 and all(line.startswith("GRANT ") and line.endswith(" TO nightly;") for line in printed[1:])
+
+
+def test_the_commands_fail_in_one_line_without_a_url_with_a_bad_one_or_on_sqlite(sqlite_url, capsys, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert cli.main(["setup"]) == 2
+    assert capsys.readouterr().err == "setup: set DATABASE_URL or pass --database-url\n"
+    assert cli.main(["grants", "--role", "r", "--database-url", "mysql://u:s3cr3t@h/db"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("grants: the database URL scheme `mysql` is not supported") and "s3cr3t" not in error
+    assert cli.main(["grants", "--role", "r", "--database-url", sqlite_url]) == 1
+    assert capsys.readouterr().err == "grants: grants apply to PostgreSQL; sqlite has no roles\n"
