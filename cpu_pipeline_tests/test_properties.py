@@ -285,8 +285,8 @@ def sqlite_engine(sqlite_url):
 
 
 @pytest.fixture
-def postgres_engine(postgres_url):
-    yield from _engine_with_schema(postgres_url)
+def postgres_engine(shaped_postgres_url):
+    yield from _engine_with_schema(shaped_postgres_url)
 
 
 @settings(CI, max_examples=200)
@@ -303,9 +303,10 @@ def test_sqlite_catalogues_match_the_reference(sqlite_engine, sqlite_url, rows):
 @given(rows=catalogue("postgres"))
 @example(rows=HALF_CENT_SD)
 @example(rows=SUB_CENT)
-def test_postgres_catalogues_match_the_reference(postgres_engine, postgres_url, rows):
+def test_postgres_catalogues_match_the_reference(postgres_engine, shaped_postgres_url, rows):
+    """On the pipeline's minimal tables and on Deal Brain's real ones (double precision prices)."""
     ran["test_postgres_catalogues_match_the_reference"] += 1
-    check_catalogue(postgres_engine, postgres_url, rows)
+    check_catalogue(postgres_engine, shaped_postgres_url, rows)
 
 
 # Not shrunk: each example is a whole Dagster run, and the tests above shrink the same catalogues far faster.
