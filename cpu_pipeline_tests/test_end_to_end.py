@@ -87,6 +87,28 @@ def test_a_run_above_the_error_gate_exits_non_zero_and_writes_nothing(shaped_pos
     pd.testing.assert_frame_equal(catalogues.cpu_table(postgres_url), before)
 
 
+def test_the_drop_in_issues_catalogue_gets_deal_brains_values_on_its_real_schema(deal_brain_postgres_url, dagster_home):
+    # Stored doubles as the valuation rules leave them; rounding them to cents first would move A's
+    # good and fair by a cent, tie B with C, and turn D's good of 117.31 into 117.30.
+    url = deal_brain_postgres_url
+    catalogues.write(url, [cpu(1, multi=10_000, single=2_000), cpu(2, multi=1_000, single=500),
+                           cpu(3, multi=1_000, single=500), cpu(4, multi=None, single=None), cpu(5, multi=None, single=None)],
+                     listings_for(1, [209.366, 209.336]) + listings_for(2, [100.004]) + listings_for(3, [100.001])
+                     + listings_for(4, [156.39000000000001, 78.22]) + listings_for(5, [156.39, 78.22]))
+    result = _dagster_job_execute(url, dagster_home)
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = catalogues.cpu_table(url)
+    targets = ["price_target_good", "price_target_great", "price_target_fair", "price_target_stddev"]
+    assert table.loc[1, targets].tolist() == [209.35, 209.33, 209.37, 0.02]
+    assert table.loc[4, targets].tolist() == [117.31, 62.03, 172.58, 55.27]
+    assert table.loc[5, "price_target_good"] == 117.30
+    values = ["performance_value_percentile", "performance_value_rating", "dollar_per_mark_single", "dollar_per_mark_multi"]
+    assert table.loc[1, values[:2]].tolist() == [0.0, "excellent"]
+    assert table.loc[2, values].tolist() == [66.7, "fair", 0.2, 0.1]
+    assert table.loc[3, values].tolist() == [33.3, "good", 0.2, 0.1]
+    assert table.loc[[2, 3], "price_target_confidence"].tolist() == ["insufficient", "insufficient"]
+
+
 def test_the_job_writes_the_same_rows_whichever_form_of_deal_brains_url_it_is_given(deal_brain_postgres_url, dagster_home):
     url = deal_brain_postgres_url
     catalogues.write(url, [cpu(1), cpu(2, multi=1000, single=500), cpu(3, multi=1000, single=500), cpu(4)],
