@@ -127,8 +127,8 @@ def test_a_launched_run_succeeds_and_its_rows_are_in_postgres(served):
     while not served.graphql(snapshots)["runsOrError"]["results"] and time.monotonic() < deadline:
         time.sleep(2)
     assert served.graphql(snapshots)["runsOrError"]["results"], served.log("daemon")[-3000:]
-    assert scalar(served.app_url, "SELECT count(*) FROM cpu_analytics_history WHERE day = current_date") > 50
-    assert scalar(served.app_url, "SELECT count(*) FROM cpu_price_trends") == 120
+    assert scalar(served.app_url, "SELECT count(*) FROM cpu_pipeline.cpu_analytics_history WHERE day = current_date") > 50
+    assert scalar(served.app_url, "SELECT count(*) FROM cpu_pipeline.cpu_price_trends") == 120
 
 
 def test_the_launch_deal_brain_copies_runs_the_job_and_writes_every_cpu(served):
