@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from cpu_pipeline.analytics import cpu_analytics
+from cpu_pipeline.analytics import write_back
 from cpu_pipeline.analytics.performance import performance_metrics
 from cpu_pipeline.analytics.price_targets import price_targets
-from cpu_pipeline.database import io
+from cpu_pipeline.database import bulk
 from cpu_pipeline.database.schema import ANALYTICS_COLUMNS, create_missing_tables
 from cpu_pipeline.defs import assets, checks
 from cpu_pipeline.defs.resources import AppDatabase
@@ -195,12 +195,12 @@ def catalogue(draw, backend: str):
 
 def run_pipeline_steps(engine: sa.Engine) -> tuple[set, bool]:
     """What the assets do, step by step: returns the CPU ids in error and whether the gate passed."""
-    cpus, listings = io.load_cpus(engine), io.load_listings(engine)
+    cpus, listings = bulk.load_cpus(engine), bulk.load_listings(engine)
     targets = price_targets(cpus, listings)
     performance = performance_metrics(cpus, targets)
-    passed = cpu_analytics.error_rate(performance) <= FAIL_ABOVE
+    passed = write_back.error_rate(performance) <= FAIL_ABOVE
     if passed:
-        io.write_analytics(engine, cpu_analytics.analytics_rows(targets, performance), NOW)
+        bulk.write_analytics(engine, write_back.analytics_rows(targets, performance), NOW)
     return set(performance.loc[performance["error"].notna(), "cpu_id"].tolist()), passed
 
 

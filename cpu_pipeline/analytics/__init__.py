@@ -3,7 +3,7 @@
 - `validation`: reading loosely typed scores and prices, and what makes a CPU's data invalid.
 - `price_targets`: great / good / fair from the mean and spread of each CPU's active listings.
 - `performance`: dollars per benchmark point, the percentile among peers, and the rating.
-- `cpu_analytics`: the rows written back, the errors, the error rate, the best-value preview.
+- `write_back`: the rows written back, the errors, the error rate, the best-value preview.
 - `invariants`: what must hold of the outputs (the asset checks count the rows that break them).
 - `exact_statistics`: each CPU's `statistics.mean` and `statistics.stdev`, bit for bit, for all CPUs at once.
 - `rounding`: Python's `round()` on floats, as Deal Brain's task rounds.

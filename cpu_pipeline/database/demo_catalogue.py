@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from cpu_pipeline.database import io, schema
+from cpu_pipeline.database import bulk, schema
 
 CPU_COLUMNS = ["id", "name", "manufacturer", "cpu_mark_multi", "cpu_mark_single"]
 LISTING_COLUMNS = ["id", "cpu_id", "status", "price_usd", "adjusted_price_usd"]
@@ -264,7 +264,7 @@ def write_catalogue(engine: sa.Engine, cpus: pd.DataFrame, listings: pd.DataFram
             conn.execute(schema.listing.delete())
             conn.execute(schema.cpu.delete())
         for table, frame in ((schema.cpu, cpus[CPU_COLUMNS]), (schema.listing, listings[LISTING_COLUMNS])):
-            io.bulk_insert(conn, table, frame)
+            bulk.insert(conn, table, frame)
             if engine.dialect.name == "postgresql":
                 # COPY bypasses the id sequence; move it past the loaded ids so later inserts do not collide.
                 conn.execute(

@@ -15,7 +15,7 @@ the pipeline's tables are created once by the owner, `cpu-pipeline setup`).
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from cpu_pipeline.database import io, schema
+from cpu_pipeline.database import bulk, schema
 
 _quote = postgresql.dialect().identifier_preparer.quote
 
@@ -27,14 +27,14 @@ def grant_statements(role: str, database: str, app_schema: str, pipeline_schema:
     of the pipeline's own tables; every name is quoted where PostgreSQL needs it.
     """
     grantee, app, own = _quote(role), _quote(app_schema), _quote(pipeline_schema)
-    written = [*schema.ANALYTICS_COLUMNS, *([io.ROW_UPDATED_AT] if cpu_has_updated_at else [])]
+    written = [*schema.ANALYTICS_COLUMNS, *([bulk.ROW_UPDATED_AT] if cpu_has_updated_at else [])]
     pipeline_tables = ", ".join(f"{own}.{_quote(table.name)}" for table in schema.pipeline_tables(pipeline_schema))
     return [
         f"GRANT CONNECT ON DATABASE {_quote(database)} TO {grantee};",
         f"GRANT USAGE ON SCHEMA {app} TO {grantee};",
-        f"GRANT SELECT ({_columns(io.READ_COLUMNS['cpu'])}) ON {app}.cpu TO {grantee};",
+        f"GRANT SELECT ({_columns(bulk.READ_COLUMNS['cpu'])}) ON {app}.cpu TO {grantee};",
         f"GRANT UPDATE ({_columns(written)}) ON {app}.cpu TO {grantee};",
-        f"GRANT SELECT ({_columns(io.READ_COLUMNS['listing'])}) ON {app}.listing TO {grantee};",
+        f"GRANT SELECT ({_columns(bulk.READ_COLUMNS['listing'])}) ON {app}.listing TO {grantee};",
         f"GRANT USAGE ON SCHEMA {own} TO {grantee};",
         f"GRANT SELECT, INSERT, DELETE ON {pipeline_tables} TO {grantee};",
     ]
@@ -55,7 +55,7 @@ def grants_for(engine: sa.Engine, role: str, pipeline_schema: str) -> list[str]:
     with engine.connect() as connection:
         found = connection.execute(sa.text(
             "SELECT current_database(), n.nspname, EXISTS (SELECT FROM pg_attribute WHERE attrelid = c.oid "
-            f"AND attname = '{io.ROW_UPDATED_AT}' AND NOT attisdropped) "
+            f"AND attname = '{bulk.ROW_UPDATED_AT}' AND NOT attisdropped) "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass('cpu')"
         )).first()
     if found is None:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
-from cpu_pipeline.analytics.cpu_analytics import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
+from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
 
 metadata = sa.MetaData()
 

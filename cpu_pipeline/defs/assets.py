@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import dagster as dg
 import pandas as pd
 
-from cpu_pipeline.analytics import cpu_analytics as summary
+from cpu_pipeline.analytics import write_back
 from cpu_pipeline.analytics.performance import performance_metrics
 from cpu_pipeline.analytics.price_targets import price_targets
 from cpu_pipeline.database.engine import DatabaseUnavailable
@@ -85,8 +85,8 @@ def cpu_performance_metrics(
     context: dg.AssetExecutionContext, config: checks.ErrorRateGate, cpus: pd.DataFrame, cpu_price_targets: pd.DataFrame
 ):  # checks make several outputs: no annotation
     frame = performance_metrics(cpus, cpu_price_targets)
-    error_rate = summary.error_rate(frame)
-    errors = summary.errors(frame)
+    error_rate = write_back.error_rate(frame)
+    errors = write_back.errors(frame)
     if error_rate > config.warn_above:
         context.log.error(
             f"cpu_metrics.recalc.high_error_rate error_rate={error_rate:.4f} "
@@ -114,7 +114,7 @@ def cpu_analytics(
     cpu_price_targets: pd.DataFrame,
     cpu_performance_metrics: pd.DataFrame,
 ):
-    rows = summary.analytics_rows(cpu_price_targets, cpu_performance_metrics)
+    rows = write_back.analytics_rows(cpu_price_targets, cpu_performance_metrics)
     written = app_database.write_analytics(rows, datetime.now(timezone.utc).replace(tzinfo=None))
     total = len(cpu_performance_metrics)
     in_error = int(cpu_performance_metrics["error"].notna().sum())
@@ -130,9 +130,9 @@ def cpu_analytics(
             "cpus_insufficient": int((rows["price_target_confidence"] == "insufficient").sum()),
             "cpus_valued": int(rows["dollar_per_mark_multi"].notna().sum()),
             "cpus_in_error": in_error,
-            "error_rate": summary.error_rate(cpu_performance_metrics),
-            "best_value": markdown(summary.best_value(cpu_performance_metrics, PREVIEW_ROWS)),
-            "errors": markdown(summary.errors(cpu_performance_metrics).head(PREVIEW_ROWS * 2)),
+            "error_rate": write_back.error_rate(cpu_performance_metrics),
+            "best_value": markdown(write_back.best_value(cpu_performance_metrics, PREVIEW_ROWS)),
+            "errors": markdown(write_back.errors(cpu_performance_metrics).head(PREVIEW_ROWS * 2)),
         },
         check_results=checks.write_back_results(total, written, in_error),
     )

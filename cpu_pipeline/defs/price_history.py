@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 import dagster as dg
 import pandas as pd
 
-from cpu_pipeline.analytics import cpu_analytics as summary
+from cpu_pipeline.analytics import write_back
 from cpu_pipeline.analytics.spread import spread
 from cpu_pipeline.analytics.trends import DEFAULT_DROP_SHARE, WINDOWS, largest_drops, price_trends
 from cpu_pipeline.defs.assets import OWNERS, POOL, PREVIEW_ROWS, markdown
@@ -55,7 +55,7 @@ def cpu_analytics_history(
     cpu_performance_metrics: pd.DataFrame,
 ) -> dg.MaterializeResult:
     day = _today_only(context, clock)
-    written = app_database.write_history(day, summary.analytics_rows(cpu_price_targets, cpu_performance_metrics))
+    written = app_database.write_history(day, write_back.analytics_rows(cpu_price_targets, cpu_performance_metrics))
     return dg.MaterializeResult(metadata={"day": day.isoformat(), "dagster/row_count": written})
 
 

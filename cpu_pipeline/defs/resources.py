@@ -15,7 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import PrivateAttr
 
-from cpu_pipeline.database import demo_catalogue, io, schema
+from cpu_pipeline.database import bulk, demo_catalogue, schema
 from cpu_pipeline.database.engine import (
     DatabaseUnavailable,
     backend,
@@ -60,26 +60,26 @@ class AppDatabase(dg.ConfigurableResource):
         return self._engine
 
     def load_cpus(self) -> pd.DataFrame:
-        return self._reading(io.load_cpus)
+        return self._reading(bulk.load_cpus)
 
     def load_listings(self) -> pd.DataFrame:
-        return self._reading(io.load_listings)
+        return self._reading(bulk.load_listings)
 
     def write_analytics(self, rows: pd.DataFrame, updated_at: datetime) -> int:
-        return io.write_analytics(self.engine, rows, updated_at, self.write_lock_timeout_seconds)
+        return bulk.write_analytics(self.engine, rows, updated_at, self.write_lock_timeout_seconds)
 
     @property
     def pipeline_tables(self) -> schema.PipelineTables:
         return schema.pipeline_tables_in(self.engine, self.pipeline_schema)
 
     def write_history(self, day: date, rows: pd.DataFrame) -> int:
-        return io.write_history(self.engine, self.pipeline_tables.history, day, rows)
+        return bulk.write_history(self.engine, self.pipeline_tables.history, day, rows)
 
     def load_history(self, since: date, until: date) -> pd.DataFrame:
-        return self._reading(lambda engine: io.load_history(engine, self.pipeline_tables.history, since, until))
+        return self._reading(lambda engine: bulk.load_history(engine, self.pipeline_tables.history, since, until))
 
     def write_trends(self, rows: pd.DataFrame) -> int:
-        return io.write_trends(self.engine, self.pipeline_tables.trends, rows)
+        return bulk.write_trends(self.engine, self.pipeline_tables.trends, rows)
 
     def _reading(self, load: Callable[[sa.Engine], pd.DataFrame]) -> pd.DataFrame:
         try:

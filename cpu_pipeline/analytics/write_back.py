@@ -1,21 +1,9 @@
-"""The rows written back to the `cpu` table, and the run's summary figures."""
+"""What the write-back writes and reports: the rows for Deal Brain's `cpu` table, and the run's
+summary figures beside them (the CPUs in error, the error rate, the best-value preview)."""
 
 import pandas as pd
 
-PRICE_TARGET_COLUMNS = [
-    "price_target_good",
-    "price_target_great",
-    "price_target_fair",
-    "price_target_stddev",
-    "price_target_sample_size",
-    "price_target_confidence",
-]
-PERFORMANCE_COLUMNS = [
-    "dollar_per_mark_single",
-    "dollar_per_mark_multi",
-    "performance_value_percentile",
-    "performance_value_rating",
-]
+from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
 
 
 def analytics_rows(price_targets: pd.DataFrame, performance: pd.DataFrame) -> pd.DataFrame:

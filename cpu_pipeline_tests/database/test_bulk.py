@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from cpu_pipeline.analytics.cpu_analytics import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
+from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
 from cpu_pipeline.analytics.validation import parse_numbers
-from cpu_pipeline.database import io, schema
+from cpu_pipeline.database import bulk, schema
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import cpu, listings_for
 from cpu_pipeline_tests.postgres import relations
@@ -24,12 +24,12 @@ def test_loads_keep_nan_text_apart_from_null(database_url):
     prices = [300, None, "NaN"] if database_url.startswith("postgresql") else [300, None, "NaN", "abc", " 12.5 "]
     catalogues.write(database_url, [cpu(1)], listings_for(1, prices))
     engine = sa.create_engine(database_url)
-    listings = io.load_listings(engine).sort_values("id")
+    listings = bulk.load_listings(engine).sort_values("id")
     values, invalid = parse_numbers(listings["adjusted_price_usd"])
     assert values.iloc[0] == 300 and pd.isna(values.iloc[1])
     assert invalid.tolist()[:3] == [False, False, True]  # NULL is missing; 'NaN' is invalid
     assert listings["status"].dtype == "category"
-    assert io.load_cpus(engine)["name"].tolist() == ["Test CPU 1"]
+    assert bulk.load_cpus(engine)["name"].tolist() == ["Test CPU 1"]
 
 
 def test_prices_arrive_as_the_exact_doubles_stored(postgres_url):
@@ -37,7 +37,7 @@ def test_prices_arrive_as_the_exact_doubles_stored(postgres_url):
     # in six of these an ulp wrong, which would move a mean across a rounding boundary.
     stored = np.random.default_rng(4).uniform(20, 2000, 2000) * 0.967
     catalogues.write(postgres_url, [cpu(1)], listings_for(1, stored.tolist()))
-    loaded = io.load_listings(sa.create_engine(postgres_url)).sort_values("id")["adjusted_price_usd"]
+    loaded = bulk.load_listings(sa.create_engine(postgres_url)).sort_values("id")["adjusted_price_usd"]
     assert loaded.to_numpy().tolist() == stored.tolist()
 
 
@@ -46,26 +46,26 @@ def test_an_older_numeric_price_column_is_read_as_the_same_floats(postgres_url):
     engine = sa.create_engine(postgres_url)
     with engine.begin() as connection:
         connection.execute(sa.text("ALTER TABLE listing ALTER COLUMN adjusted_price_usd TYPE numeric(10, 2)"))
-    loaded = io.load_listings(engine).sort_values("id")["adjusted_price_usd"]
+    loaded = bulk.load_listings(engine).sort_values("id")["adjusted_price_usd"]
     assert loaded.iloc[:3].tolist() == [97.28, 0.1, 123456.78] and pd.isna(loaded.iloc[3])
 
 
 def test_a_missing_table_or_column_is_named(sqlite_url):
     engine = sa.create_engine(sqlite_url)
-    with pytest.raises(io.SchemaMismatch, match="no table `cpu`"):
-        io.load_cpus(engine)
+    with pytest.raises(bulk.SchemaMismatch, match="no table `cpu`"):
+        bulk.load_cpus(engine)
     catalogues.write(sqlite_url, [cpu(1)], [])
     with engine.begin() as connection:
         connection.execute(sa.text("ALTER TABLE cpu DROP COLUMN performance_value_rating"))
-    with pytest.raises(io.SchemaMismatch, match="table `cpu` has no column `performance_value_rating`"):
-        io.load_cpus(engine)
+    with pytest.raises(bulk.SchemaMismatch, match="table `cpu` has no column `performance_value_rating`"):
+        bulk.load_cpus(engine)
 
 
 def test_the_write_back_changes_only_the_given_cpus_and_stamps_them(database_url):
     catalogues.write(database_url, [cpu(1), cpu(2, price_target_good=5.0, updated_at=datetime(2020, 1, 1))], [])
     engine = sa.create_engine(database_url)
     stamp = datetime(2026, 11, 29, 2, 30)
-    assert io.write_analytics(engine, _rows([1], 123.45), stamp) == 1
+    assert bulk.write_analytics(engine, _rows([1], 123.45), stamp) == 1
     table = catalogues.cpu_table(database_url)
     assert table.loc[1, "price_target_good"] == 123.45
     for column in ("price_target_updated_at", "performance_metrics_updated_at", "updated_at"):
@@ -77,7 +77,7 @@ def test_the_write_back_changes_only_the_given_cpus_and_stamps_them(database_url
 def test_the_write_back_stamps_deal_brains_updated_at_in_the_same_transaction(deal_brain_postgres_url):
     catalogues.write(deal_brain_postgres_url, [cpu(1), cpu(2)], [])
     stamp = datetime(2026, 11, 29, 2, 30)
-    assert io.write_analytics(sa.create_engine(deal_brain_postgres_url), _rows([1, 2], 99.5), stamp) == 2
+    assert bulk.write_analytics(sa.create_engine(deal_brain_postgres_url), _rows([1, 2], 99.5), stamp) == 2
     table = catalogues.cpu_table(deal_brain_postgres_url)
     assert (table["updated_at"] == stamp).all() and (table["price_target_updated_at"] == stamp).all()
     assert (table["created_at"] != stamp).all()
@@ -88,7 +88,7 @@ def test_a_cpu_table_without_updated_at_is_written_all_the_same(database_url):
     engine = sa.create_engine(database_url)
     with engine.begin() as connection:
         connection.execute(sa.text("ALTER TABLE cpu DROP COLUMN updated_at"))
-    assert io.write_analytics(engine, _rows([1], 42.0), datetime(2026, 11, 29)) == 1
+    assert bulk.write_analytics(engine, _rows([1], 42.0), datetime(2026, 11, 29)) == 1
     table = catalogues.cpu_table(database_url)
     assert table.loc[1, "price_target_good"] == 42.0 and "updated_at" not in table
 
@@ -96,7 +96,7 @@ def test_a_cpu_table_without_updated_at_is_written_all_the_same(database_url):
 def test_the_write_back_stores_nan_as_null_and_counts_only_the_rows_it_changed(database_url):
     catalogues.write(database_url, [cpu(1, price_target_good=5.0), cpu(2)], [])
     rows = _rows([1, 2, 3], np.nan).assign(price_target_good=[np.nan, 0.1 + 0.2, 7.0])  # CPU 3 is not in the table
-    assert io.write_analytics(sa.create_engine(database_url), rows, datetime(2026, 11, 29)) == 2
+    assert bulk.write_analytics(sa.create_engine(database_url), rows, datetime(2026, 11, 29)) == 2
     table = catalogues.cpu_table(database_url)
     assert pd.isna(table.loc[1, "price_target_good"])
     assert table.loc[2, "price_target_good"] == 0.1 + 0.2  # every bit of the double
@@ -106,7 +106,7 @@ def test_the_write_back_stores_nan_as_null_and_counts_only_the_rows_it_changed(d
 def test_the_write_back_creates_nothing_not_even_a_temporary_table(postgres_url):
     catalogues.write(postgres_url, [cpu(i) for i in range(1, 6)], [])
     before = relations(postgres_url)
-    assert io.write_analytics(sa.create_engine(postgres_url), _rows([1, 2, 3, 4, 5], 1.0), datetime(2026, 11, 29)) == 5
+    assert bulk.write_analytics(sa.create_engine(postgres_url), _rows([1, 2, 3, 4, 5], 1.0), datetime(2026, 11, 29)) == 5
     assert relations(postgres_url) == before  # a temporary table would leave its pg_temp schema behind
 
 
@@ -118,7 +118,7 @@ def test_a_failing_write_back_changes_nothing(postgres_url):
     rows = _rows([1, 2, 3, 4, 5], 99.0)
     rows.loc[4, "price_target_confidence"] = "x" * 40
     with pytest.raises(sa.exc.DataError):
-        io.write_analytics(engine, rows, datetime(2026, 11, 29))
+        bulk.write_analytics(engine, rows, datetime(2026, 11, 29))
     pd.testing.assert_frame_equal(catalogues.cpu_table(postgres_url), before)
 
 
@@ -126,7 +126,7 @@ def _holding_the_write_back_lock(url: str):
     engine = sa.create_engine(url)
     connection = engine.connect()
     transaction = connection.begin()
-    connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": io.WRITE_BACK_LOCK_KEY})
+    connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": bulk.WRITE_BACK_LOCK_KEY})
     return engine, connection, transaction
 
 
@@ -136,7 +136,7 @@ def test_a_second_write_back_waits_for_the_lock_and_never_interleaves(postgres_u
     holder, connection, transaction = _holding_the_write_back_lock(postgres_url)  # another instance's write-back
     done = []
     writers = [threading.Thread(target=lambda good=good: done.append(
-        io.write_analytics(sa.create_engine(postgres_url), _rows(list(range(1, 51)), good), datetime.now())))
+        bulk.write_analytics(sa.create_engine(postgres_url), _rows(list(range(1, 51)), good), datetime.now())))
         for good in (111.0, 222.0)]
     for writer in writers:
         writer.start()
@@ -158,8 +158,8 @@ def test_a_write_back_that_waits_too_long_fails_clearly_and_writes_nothing(postg
     catalogues.write(postgres_url, [cpu(1)], [])
     holder, connection, transaction = _holding_the_write_back_lock(postgres_url)
     try:
-        with pytest.raises(io.WriteBackBusy, match="another write-back .* held its lock .* nothing was written"):
-            io.write_analytics(sa.create_engine(postgres_url), _rows([1], 1.0), datetime.now(), lock_timeout_seconds=0.5)
+        with pytest.raises(bulk.WriteBackBusy, match="another write-back .* held its lock .* nothing was written"):
+            bulk.write_analytics(sa.create_engine(postgres_url), _rows([1], 1.0), datetime.now(), lock_timeout_seconds=0.5)
     finally:
         transaction.rollback()
         connection.close()
@@ -170,19 +170,19 @@ def test_a_write_back_that_waits_too_long_fails_clearly_and_writes_nothing(postg
 def test_on_postgres_the_pipeline_tables_must_be_set_up_and_are_never_created_by_a_job(postgres_url):
     engine = sa.create_engine(postgres_url)
     tables = schema.pipeline_tables("cpu_pipeline")
-    with pytest.raises(io.SchemaMismatch, match=r"`cpu_pipeline.cpu_analytics_history` does not exist.*`cpu-pipeline setup`"):
-        io.write_history(engine, tables.history, date(2026, 11, 29), _rows([1], 1.0))
-    with pytest.raises(io.SchemaMismatch, match="`cpu-pipeline setup`"):
-        io.load_history(engine, tables.history, date(2026, 11, 1), date(2026, 11, 29))
+    with pytest.raises(bulk.SchemaMismatch, match=r"`cpu_pipeline.cpu_analytics_history` does not exist.*`cpu-pipeline setup`"):
+        bulk.write_history(engine, tables.history, date(2026, 11, 29), _rows([1], 1.0))
+    with pytest.raises(bulk.SchemaMismatch, match="`cpu-pipeline setup`"):
+        bulk.load_history(engine, tables.history, date(2026, 11, 1), date(2026, 11, 29))
     assert not sa.inspect(engine).has_schema("cpu_pipeline")
     schema.create_pipeline_tables(engine, "cpu_pipeline")
     history = _rows([1], 1.0).reindex(columns=["cpu_id", *PRICE_TARGET_COLUMNS, *PERFORMANCE_COLUMNS])
-    assert io.write_history(engine, tables.history, date(2026, 11, 29), history) == 1
-    assert io.load_history(engine, tables.history, date(2026, 11, 1), date(2026, 11, 29))["cpu_id"].tolist() == [1]
+    assert bulk.write_history(engine, tables.history, date(2026, 11, 29), history) == 1
+    assert bulk.load_history(engine, tables.history, date(2026, 11, 1), date(2026, 11, 29))["cpu_id"].tolist() == [1]
 
 
 def test_on_sqlite_the_pipeline_tables_are_created_on_first_use(sqlite_url):
     engine = sa.create_engine(sqlite_url)
     tables = schema.pipeline_tables(None)
-    assert io.load_history(engine, tables.history, date(2026, 11, 1), date(2026, 11, 29)).empty
+    assert bulk.load_history(engine, tables.history, date(2026, 11, 1), date(2026, 11, 29)).empty
     assert set(sa.inspect(engine).get_table_names()) == {"cpu_analytics_history"}

@@ -1,4 +1,8 @@
-"""The pipeline's reads and its one write, in bulk: no per-CPU queries.
+"""The pipeline's reads and writes, all in bulk: no per-CPU queries.
+
+Two reads of Deal Brain's tables (`load_cpus`, `load_listings`), the write-back into `cpu`
+(`write_analytics`), and the pipeline's own tables: a day's snapshot (`write_history`), the history
+the trends read (`load_history`) and the trends (`write_trends`).
 
 Reads on PostgreSQL go through `COPY ... TO STDOUT` into Arrow's CSV reader, about five times
 faster than `pandas.read_sql` at a million rows, and exact: every double arrives bit for bit
@@ -227,11 +231,11 @@ def _replace(engine: sa.Engine, table: sa.Table, rows: pd.DataFrame, delete: sa.
     rows = rows[[column.name for column in table.columns]]
     with engine.begin() as connection:
         connection.execute(delete)
-        bulk_insert(connection, table, rows)
+        insert(connection, table, rows)
     return len(rows)
 
 
-def bulk_insert(connection: sa.Connection, table: sa.Table, rows: pd.DataFrame) -> None:
+def insert(connection: sa.Connection, table: sa.Table, rows: pd.DataFrame) -> None:
     """Bulk-insert `rows` on the connection's own transaction: COPY on PostgreSQL (6x faster than
     INSERTs at 5,000 rows), executemany elsewhere."""
     if connection.dialect.name != "postgresql":
