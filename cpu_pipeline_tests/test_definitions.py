@@ -12,8 +12,8 @@ EXPECTED_DEPENDENCIES = {
     "cpu_analytics": {"cpu_price_targets", "cpu_performance_metrics"},
 }
 HISTORY_DEPENDENCIES = {
-    "cpu_analytics_history": {"cpu_analytics", "cpu_price_targets", "cpu_performance_metrics"},
-    "cpu_price_trends": {"cpu_analytics_history", "cpus", "listings", "cpu_price_targets"},
+    "cpu_analytics_history": {"cpu_analytics"},
+    "cpu_price_trends": {"cpu_analytics_history", "cpus", "cpu_price_targets"},
 }
 ALL_DEPENDENCIES = {**EXPECTED_DEPENDENCIES, **HISTORY_DEPENDENCIES}
 EXPECTED_CHECKS = {

@@ -10,14 +10,13 @@ from the exact values, then Python's `round` on the resulting floats:
 With n < 2 the targets are NULL and the confidence `insufficient`.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from cpu_pipeline.analytics.exact_statistics import grouped_mean_stdev
+from cpu_pipeline.analytics.price_samples import price_samples
 from cpu_pipeline.analytics.rounding import round_floats
-from cpu_pipeline.analytics.validation import parse_numbers
+from cpu_pipeline.analytics.spread import outlier_count, wide_price_range
 
 CONFIDENCE_BY_MIN_SAMPLE = (("high", 10), ("medium", 5), ("low", 2))
 
@@ -28,35 +27,14 @@ def confidence(sample_size: pd.Series) -> pd.Series:
     return pd.Series(np.select(conditions, labels, "insufficient"), index=sample_size.index)
 
 
-@dataclass
-class PriceSamples:
-    """P for every CPU at once: each usable price (a float, as stored) with its CPU's position in `cpus`."""
-
-    at: np.ndarray
-    prices: np.ndarray
-    cpu_count: int
-
-    def count(self) -> np.ndarray:
-        return np.bincount(self.at, minlength=self.cpu_count)
-
-
-def price_samples(cpus: pd.DataFrame, listings: pd.DataFrame) -> tuple[PriceSamples, np.ndarray, np.ndarray]:
-    """The usable prices, and per listing its CPU's position (-1 when unknown) and whether it is an
-    active listing of a known CPU whose price is present but not a finite number."""
-    position = pd.Index(cpus["id"].to_numpy()).get_indexer(pd.to_numeric(listings["cpu_id"], errors="coerce"))
-    prices, invalid = parse_numbers(listings["adjusted_price_usd"])
-    active = (listings["status"] == "active").to_numpy() & (position >= 0)
-    usable = active & (prices.to_numpy() > 0)
-    return PriceSamples(position[usable], prices.to_numpy()[usable], len(cpus)), position, invalid.to_numpy() & active
-
-
 def price_targets(cpus: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
     """One row per CPU in `cpus` (`id`), from `listings` (`id`, `cpu_id`, `status`, `adjusted_price_usd`).
 
     Columns: `cpu_id`, `sample_size` (n), `mean_price` (`statistics.mean` of P, NaN without prices)
     and `sd_price` (`statistics.stdev` of P, NaN below two prices), both unrounded dollars; the four
-    `price_target_*` values in dollars, `price_target_confidence`, and `price_error`: why the CPU's
-    listings make it an error (an active listing whose adjusted price is not a finite number), else None.
+    `price_target_*` values in dollars, `price_target_confidence`, `price_error`: why the CPU's
+    listings make it an error (an active listing whose adjusted price is not a finite number), else None;
+    and the spread flags from the same prices, `wide_price_range` and `outlier_count` (see `spread`).
     """
     samples, position, bad = price_samples(cpus, listings)
     n = samples.count()
@@ -75,6 +53,8 @@ def price_targets(cpus: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
     )
     frame["price_target_confidence"] = confidence(frame["sample_size"])
     frame["price_error"] = _price_errors(listings, bad, position, len(cpus))
+    frame["wide_price_range"] = wide_price_range(n, mean, sd)
+    frame["outlier_count"] = outlier_count(samples)
     return frame
 
 

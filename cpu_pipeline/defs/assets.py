@@ -6,6 +6,7 @@ log alerts of Deal Brain keep working.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -35,6 +36,20 @@ def _load(context: dg.AssetExecutionContext, load: Callable[[], pd.DataFrame]) -
     except DatabaseUnavailable as error:
         context.log.warning(f"{error} (attempt {context.retry_number + 1} of {LOAD_RETRIES + 1})")
         raise dg.RetryRequested(max_retries=LOAD_RETRIES, seconds_to_wait=2**context.retry_number) from error
+
+
+@dataclass(frozen=True)
+class PerformanceMetrics:
+    """The value of `cpu_performance_metrics`: the figures the gate judged, computed once and passed on,
+    so the write-back reports the same errors and error rate rather than computing them again.
+
+    `per_cpu`: one row per CPU, as `analytics.performance.performance_metrics` gives it;
+    `errors`: the CPUs in error (`cpu_id`, `name`, `reason`); `error_rate`: CPUs in error / all CPUs.
+    """
+
+    per_cpu: pd.DataFrame
+    errors: pd.DataFrame
+    error_rate: float
 
 
 def markdown(frame: pd.DataFrame) -> dg.MetadataValue:
@@ -85,43 +100,41 @@ def cpu_performance_metrics(
     context: dg.AssetExecutionContext, config: checks.ErrorRateGate, cpus: pd.DataFrame, cpu_price_targets: pd.DataFrame
 ):  # checks make several outputs: no annotation
     frame = performance_metrics(cpus, cpu_price_targets)
-    error_rate = write_back.error_rate(frame)
-    errors = write_back.errors(frame)
-    if error_rate > config.warn_above:
+    performance = PerformanceMetrics(per_cpu=frame, errors=write_back.errors(frame), error_rate=write_back.error_rate(frame))
+    if performance.error_rate > config.warn_above:
         context.log.error(
-            f"cpu_metrics.recalc.high_error_rate error_rate={error_rate:.4f} "
-            f"errors={len(errors)} total={len(frame)} fail_above={config.fail_above}"
+            f"cpu_metrics.recalc.high_error_rate error_rate={performance.error_rate:.4f} "
+            f"errors={len(performance.errors)} total={len(frame)} fail_above={config.fail_above}"
         )
     return dg.MaterializeResult(
-        value=frame,
+        value=performance,
         metadata={
             "dagster/row_count": len(frame),
             "cpus_valued": int(frame["dollar_per_mark_multi"].notna().sum()),
-            "cpus_in_error": len(errors),
-            "error_rate": error_rate,
-            "errors": markdown(errors.head(PREVIEW_ROWS * 2)),
+            "cpus_in_error": len(performance.errors),
+            "error_rate": performance.error_rate,
+            "errors": markdown(performance.errors.head(PREVIEW_ROWS * 2)),
         },
-        check_results=checks.performance_results(frame, error_rate, config),
+        check_results=checks.performance_results(frame, performance.error_rate, config),
     )
 
 
 @dg.asset(group_name=GROUP, pool=POOL, kinds={"pandas", app_database_kind()}, owners=OWNERS, check_specs=checks.WRITE_BACK_CHECKS,
           description="The price targets and performance metrics written back into Deal Brain's `cpu` table, "
-                      "in one transaction. CPUs in error keep their previous values.")
+                      "in one transaction; its value is the rows written. CPUs in error keep their previous values.")
 def cpu_analytics(
     context: dg.AssetExecutionContext,
     app_database: AppDatabase,
     cpu_price_targets: pd.DataFrame,
-    cpu_performance_metrics: pd.DataFrame,
+    cpu_performance_metrics: PerformanceMetrics,
 ):
-    rows = write_back.analytics_rows(cpu_price_targets, cpu_performance_metrics)
+    performance = cpu_performance_metrics
+    rows = write_back.analytics_rows(cpu_price_targets, performance.per_cpu)
     written = app_database.write_analytics(rows, datetime.now(timezone.utc).replace(tzinfo=None))
-    total = len(cpu_performance_metrics)
-    in_error = int(cpu_performance_metrics["error"].notna().sum())
-    context.log.info(
-        f"cpu_metrics.recalc.complete total={total} success={written} errors={in_error}"
-    )
+    total, in_error = len(performance.per_cpu), len(performance.errors)
+    context.log.info(f"cpu_metrics.recalc.complete total={total} success={written} errors={in_error}")
     return dg.MaterializeResult(
+        value=rows,
         metadata={
             "database": app_database.display_url,
             "cpus_total": total,
@@ -130,9 +143,9 @@ def cpu_analytics(
             "cpus_insufficient": int((rows["price_target_confidence"] == "insufficient").sum()),
             "cpus_valued": int(rows["dollar_per_mark_multi"].notna().sum()),
             "cpus_in_error": in_error,
-            "error_rate": write_back.error_rate(cpu_performance_metrics),
-            "best_value": markdown(write_back.best_value(cpu_performance_metrics, PREVIEW_ROWS)),
-            "errors": markdown(write_back.errors(cpu_performance_metrics).head(PREVIEW_ROWS * 2)),
+            "error_rate": performance.error_rate,
+            "best_value": markdown(write_back.best_value(performance.per_cpu, PREVIEW_ROWS)),
+            "errors": markdown(performance.errors.head(PREVIEW_ROWS * 2)),
         },
         check_results=checks.write_back_results(total, written, in_error),
     )

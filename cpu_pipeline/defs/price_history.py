@@ -11,8 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 import dagster as dg
 import pandas as pd
 
-from cpu_pipeline.analytics import write_back
-from cpu_pipeline.analytics.spread import spread
+from cpu_pipeline.analytics.spread import SPREAD_COLUMNS
 from cpu_pipeline.analytics.trends import DEFAULT_DROP_SHARE, WINDOWS, largest_drops, price_trends
 from cpu_pipeline.defs.assets import OWNERS, POOL, PREVIEW_ROWS, markdown
 from cpu_pipeline.defs.jobs import recalculate_cpu_metrics
@@ -44,18 +43,14 @@ def _today_only(context: dg.AssetExecutionContext, clock: Clock) -> date:
 
 
 @dg.asset(partitions_def=DAILY, group_name=GROUP, pool=POOL, kinds=KINDS, owners=OWNERS,
-          deps=["cpu_analytics"],
           description="Every night's price targets and performance values, one row per CPU not in error and UTC "
-                      "day, in the table `cpu_analytics_history`. Rematerialising a day replaces that day only.")
+                      "day, in the table `cpu_analytics_history`: the rows `cpu_analytics` wrote. Rematerialising "
+                      "a day replaces that day only.")
 def cpu_analytics_history(
-    context: dg.AssetExecutionContext,
-    app_database: AppDatabase,
-    clock: Clock,
-    cpu_price_targets: pd.DataFrame,
-    cpu_performance_metrics: pd.DataFrame,
+    context: dg.AssetExecutionContext, app_database: AppDatabase, clock: Clock, cpu_analytics: pd.DataFrame
 ) -> dg.MaterializeResult:
     day = _today_only(context, clock)
-    written = app_database.write_history(day, write_back.analytics_rows(cpu_price_targets, cpu_performance_metrics))
+    written = app_database.write_history(day, cpu_analytics)
     return dg.MaterializeResult(metadata={"day": day.isoformat(), "dagster/row_count": written})
 
 
@@ -70,13 +65,13 @@ def cpu_price_trends(
     app_database: AppDatabase,
     clock: Clock,
     cpus: pd.DataFrame,
-    listings: pd.DataFrame,
     cpu_price_targets: pd.DataFrame,
 ) -> dg.MaterializeResult:
     day = _today_only(context, clock)
     history = app_database.load_history(day - timedelta(days=max(WINDOWS)) - MISSED_NIGHTS_TOLERATED, day)
     trends = price_trends(history, cpus["id"], day, config.drop_share)
-    rows = trends.merge(spread(cpus, listings, cpu_price_targets), on="cpu_id")
+    # The spread flags come with the price targets, computed from the same prices.
+    rows = trends.merge(cpu_price_targets[["cpu_id", *SPREAD_COLUMNS]], on="cpu_id")
     app_database.write_trends(rows)
     names = cpus.set_index("id")["name"]
     return dg.MaterializeResult(
