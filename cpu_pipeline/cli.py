@@ -9,7 +9,6 @@
 
 import argparse
 import contextlib
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -18,18 +17,18 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
+from cpu_pipeline import settings
 from cpu_pipeline.database import demo_catalogue, grants, schema
 from cpu_pipeline.database.engine import UnsupportedDatabaseURL, describe, make_engine, masked
-from cpu_pipeline.defs.resources import app_database_url, pipeline_schema_name
 
 JOB_NAME = "recalculate_cpu_metrics"
 SUMMARY_FIGURES = ["cpus_total", "cpus_written", "cpus_with_targets", "cpus_insufficient", "cpus_valued", "cpus_in_error"]
 
 
-def run(_: argparse.Namespace) -> int:
+def run(_: argparse.Namespace, configured: settings.Settings) -> int:
     from cpu_pipeline.definitions import defs
 
-    instance = dg.DagsterInstance.get() if os.getenv("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    instance = dg.DagsterInstance.get() if configured.dagster_home else dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
     result = defs.resolve_job_def(JOB_NAME).execute_in_process(
         instance=instance,
@@ -38,7 +37,7 @@ def run(_: argparse.Namespace) -> int:
     )
     elapsed = time.perf_counter() - started
     print(f"\n{JOB_NAME}: {'SUCCESS' if result.success else 'FAILURE'} in {elapsed:.1f} s (run {result.run_id})")
-    print(f"database: {masked(app_database_url())}")
+    print(f"database: {masked(configured.database_url)}")
     written = [event for event in result.get_asset_materialization_events() if event.asset_key == dg.AssetKey("cpu_analytics")]
     if written:
         metadata = {key: value.value for key, value in written[0].materialization.metadata.items()}
@@ -51,18 +50,18 @@ def run(_: argparse.Namespace) -> int:
     return 0 if result.success else 1
 
 
-def generate(args: argparse.Namespace) -> int:
+def generate(args: argparse.Namespace, configured: settings.Settings) -> int:
     started = time.perf_counter()
     cpus, listings = demo_catalogue.generate_catalogue(args.cpus, args.listings, args.seed)
-    with _database(args) as engine:
+    with _database(args, configured) as engine:
         demo_catalogue.write_catalogue(engine, cpus, listings, replace=args.replace)
     print(f"wrote {len(cpus):,} CPUs and {len(listings):,} listings into {engine.url.render_as_string(hide_password=True)} "
           f"in {time.perf_counter() - started:.1f} s")
     return 0
 
 
-def setup(args: argparse.Namespace) -> int:
-    with _database(args) as engine:
+def setup(args: argparse.Namespace, configured: settings.Settings) -> int:
+    with _database(args, configured) as engine:
         created = schema.create_pipeline_tables(engine, args.schema)
     where = engine.url.render_as_string(hide_password=True)
     for thing in created:
@@ -75,8 +74,8 @@ def setup(args: argparse.Namespace) -> int:
     return 0
 
 
-def grant(args: argparse.Namespace) -> int:
-    with _database(args) as engine:
+def grant(args: argparse.Namespace, configured: settings.Settings) -> int:
+    with _database(args, configured) as engine:
         statements = grants.grants_for(engine, args.role, args.schema)
     print(f"-- the privileges of {args.role} in {engine.url.render_as_string(hide_password=True)}; run as the database's owner")
     print("\n".join(statements))
@@ -92,9 +91,9 @@ class _CommandFailed(Exception):
 
 
 @contextlib.contextmanager
-def _database(args: argparse.Namespace) -> Iterator[sa.Engine]:
+def _database(args: argparse.Namespace, configured: settings.Settings) -> Iterator[sa.Engine]:
     """An engine on `--database-url` or DATABASE_URL, disposed afterwards; its errors become _CommandFailed."""
-    url = args.database_url or os.getenv("DATABASE_URL")
+    url = args.database_url or (None if configured.embedded_database else configured.database_url)
     if not url:
         raise _CommandFailed("set DATABASE_URL or pass --database-url", status=2)
     try:
@@ -111,17 +110,22 @@ def _database(args: argparse.Namespace) -> Iterator[sa.Engine]:
         engine.dispose()
 
 
-def serve(args: argparse.Namespace) -> int:
+def serve(args: argparse.Namespace, configured: settings.Settings) -> int:
     from cpu_pipeline import service
 
     try:
-        return service.serve(Path.cwd(), args.port, args.host)
+        return service.serve(Path.cwd(), args.port, args.host, configured)
     except service.StackError as error:
         print(f"serve: {error}", file=sys.stderr)
         return 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        configured = settings.read()
+    except settings.SettingsError as error:
+        print(f"cpu-pipeline: {error}", file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(prog="cpu-pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the recalculation once and print a summary").set_defaults(handler=run)
@@ -132,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     granting.add_argument("--role", required=True, help="the role the pipeline connects as")
     for command, handler in ((setting_up, setup), (granting, grant)):
         command.add_argument("--database-url", help="SQLAlchemy URL (default: $DATABASE_URL)")
-        command.add_argument("--schema", default=pipeline_schema_name(),
+        command.add_argument("--schema", default=configured.pipeline_schema,
                              help="the schema of the pipeline's own tables (default: $CPU_PIPELINE_SCHEMA or cpu_pipeline)")
         command.set_defaults(handler=handler)
     generating = commands.add_parser("generate", help="write a deterministic demo catalogue into a database")
@@ -143,13 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     generating.add_argument("--replace", action="store_true", help="delete the rows already in cpu and listing first")
     generating.set_defaults(handler=generate)
     serving = commands.add_parser("serve", help="run the Dagster webserver and daemon on the top-level dagster.yaml")
-    serving.add_argument("--port", type=int, default=int(os.getenv("DAGSTER_PORT", "3000")))
-    serving.add_argument("--host", default=os.getenv("DAGSTER_HOST", "127.0.0.1"),
+    serving.add_argument("--port", type=int, default=configured.dagster_port, help="the webserver's port (default: $DAGSTER_PORT or 3000)")
+    serving.add_argument("--host", default=configured.dagster_host,
                          help="address the webserver binds to (default: $DAGSTER_HOST or 127.0.0.1, this host only)")
     serving.set_defaults(handler=serve)
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        return args.handler(args, configured)
     except _CommandFailed as failure:
         print(f"{args.command}: {failure}", file=sys.stderr)
         return failure.status

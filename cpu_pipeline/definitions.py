@@ -1,19 +1,48 @@
-"""The code location: `dagster dev -m cpu_pipeline.definitions`, or `dg dev` from the repository root."""
+"""The code location: every domain under `defs/`, loaded by folder, and the policy that holds for all
+of them, applied here once. `dagster dev -m cpu_pipeline.definitions`, or `dg dev` from the repository root.
+
+- Owners: every asset belongs to `team:deal-brain`.
+- Kinds: every asset is computed with `pandas`; an asset that uses the `app_database` resource also
+  carries the kind of the database the settings name (`postgres` or `sqlite`).
+- One process per run: the steps depend on one another and run in turn anyway, so one process saves
+  each step's start-up.
+
+The concurrency pool is the one policy that cannot be applied here: Dagster reads it from the op that
+computes an asset, which `map_asset_specs` does not reach, so each asset names it (`lib/pools.py`).
+"""
+
+import warnings
+from pathlib import Path
 
 import dagster as dg
 
-from cpu_pipeline.defs import assets, price_history
-from cpu_pipeline.defs.alerts import alert_on_error_rate_warning, alert_on_failed_run, alert_webhook
-from cpu_pipeline.defs.jobs import recalculate_cpu_metrics
-from cpu_pipeline.defs.resources import Clock, app_database
-from cpu_pipeline.defs.schedules import recalculate_cpu_metrics_nightly
+from cpu_pipeline import settings
+from cpu_pipeline.database.engine import backend
 
-defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([assets, price_history]),
-    jobs=[recalculate_cpu_metrics, price_history.snapshot_cpu_price_history],
-    schedules=[recalculate_cpu_metrics_nightly],
-    sensors=[alert_on_failed_run, alert_on_error_rate_warning, price_history.snapshot_after_recalculation],
-    resources={"app_database": app_database(), "alert_webhook": alert_webhook(), "clock": Clock()},
-    # The steps depend on one another and run in turn anyway: one process saves each step's start-up.
-    executor=dg.in_process_executor,
+OWNERS = ["team:deal-brain"]
+UNIFORM_KINDS = {"pandas"}
+DATABASE_RESOURCE = "app_database"
+
+
+def with_team_policy(domains: dg.Definitions, database_kind: str) -> dg.Definitions:
+    """Every asset with the owners and kinds above; `database_kind` for those that use the database."""
+    uses_database = {key for asset in domains.assets for key in asset.keys if DATABASE_RESOURCE in asset.required_resource_keys}
+
+    def team_policy(spec: dg.AssetSpec) -> dg.AssetSpec:
+        kinds = UNIFORM_KINDS | ({database_kind} if spec.key in uses_database else set())
+        return spec.merge_attributes(owners=OWNERS, kinds=kinds)
+
+    with warnings.catch_warnings():
+        # Dagster 1.13 marks map_resolved_asset_specs "preview"; the pinned version and the definitions
+        # snapshot test (test_definitions.py) catch any change in what it does.
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return domains.map_resolved_asset_specs(func=team_policy)
+
+
+# The one Definitions object at module scope, as Dagster requires. The defs folder is found through
+# pyproject.toml's [tool.dg] section, beside this package in the checkout (`pip install -e .`, as `make` installs it).
+defs = dg.Definitions.merge(
+    with_team_policy(dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
+                     database_kind=backend(settings.current().database_url)),
+    dg.Definitions(executor=dg.in_process_executor),
 )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from cpu_pipeline import settings
 from cpu_pipeline.database.engine import masked
 
 
@@ -95,9 +96,12 @@ def start(root: Path, dagster_home: Path, port: int, env: dict[str, str] | None 
     return stack
 
 
-def serve(root: Path, port: int, host: str = "127.0.0.1") -> int:
-    """Run the stack in the foreground until Ctrl-C, SIGTERM, or one of its processes exits."""
-    check_dagster_pg_url(os.getenv("DAGSTER_PG_URL"))
+def serve(root: Path, port: int, host: str = "127.0.0.1", configured: settings.Settings | None = None) -> int:
+    """Run the stack in the foreground until Ctrl-C, SIGTERM, or one of its processes exits.
+
+    `configured`: the settings the command started with; read from the environment now when not given.
+    """
+    check_dagster_pg_url((configured or settings.read()).dagster_pg_url)
     if not (root / "dagster.yaml").exists() or not (root / "workspace.yaml").exists():
         raise StackError(f"{root} holds no dagster.yaml and workspace.yaml: run `make serve` from the repository root.")
     stack = start(root, dagster_home=root, port=port, host=host)

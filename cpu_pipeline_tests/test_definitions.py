@@ -1,7 +1,10 @@
-"""The definitions load, and their graph is pinned: a renamed asset, check or edge fails here."""
+"""The definitions load, and they are pinned: a renamed asset, check, job, schedule or sensor, a lost
+edge, owner, kind, tag, description or partitioning, a changed default status: each fails here."""
 
 import dagster as dg
 
+from cpu_pipeline import settings
+from cpu_pipeline.database.engine import backend
 from cpu_pipeline.definitions import defs
 
 EXPECTED_DEPENDENCIES = {
@@ -24,6 +27,64 @@ EXPECTED_CHECKS = {
     ("cpu_performance_metrics", "rating_matches_percentile"),
     ("cpu_analytics", "every_cpu_accounted_for"),
 }
+
+# The kind of the database the environment names (the embedded SQLite file unless DATABASE_URL is set).
+DATABASE = backend(settings.current().database_url)
+OWNERS = ["team:deal-brain"]
+DAILY_UTC = ("DailyPartitionsDefinition", "2026-01-01", "UTC", 1)  # type, first day, time zone, end offset
+
+
+def _asset(group: str, kinds: set[str], partitions: tuple | None = None) -> dict:
+    return {"group": group, "owners": OWNERS, "kinds": kinds, "tags": {f"dagster/kind/{kind}": "" for kind in kinds},
+            "metadata": set(), "partitions": partitions, "pool": "cpu_metrics", "described": True}
+
+
+# Per asset: everything the UI shows about it, and the pool its runs queue in; deps are ALL_DEPENDENCIES.
+ASSETS = {
+    "cpus": _asset("cpu_metrics", {"pandas", DATABASE}),
+    "listings": _asset("cpu_metrics", {"pandas", DATABASE}),
+    "cpu_price_targets": _asset("cpu_metrics", {"pandas"}),
+    "cpu_performance_metrics": _asset("cpu_metrics", {"pandas"}),
+    "cpu_analytics": _asset("cpu_metrics", {"pandas", DATABASE}),
+    "cpu_analytics_history": _asset("cpu_price_history", {"pandas", DATABASE}, DAILY_UTC),
+    "cpu_price_trends": _asset("cpu_price_history", {"pandas", DATABASE}, DAILY_UTC),
+}
+# Per check: whether it blocks the assets downstream of its asset when it fails with severity ERROR.
+BLOCKING = {
+    ("cpu_price_targets", "targets_ordered"): True,
+    ("cpu_price_targets", "confidence_matches_sample_size"): True,
+    ("cpu_performance_metrics", "error_rate_within_limits"): True,
+    ("cpu_performance_metrics", "percentile_in_range"): True,
+    ("cpu_performance_metrics", "rating_matches_percentile"): True,
+    ("cpu_analytics", "every_cpu_accounted_for"): False,
+}
+JOBS = {
+    "recalculate_cpu_metrics": {"assets": set(EXPECTED_DEPENDENCIES), "checks": EXPECTED_CHECKS,
+                                "tags": {"dagster/max_runtime": "3600"}, "partitions": None, "described": True},
+    "snapshot_cpu_price_history": {"assets": set(HISTORY_DEPENDENCIES), "checks": set(), "tags": {},
+                                   "partitions": DAILY_UTC, "described": True},
+}
+SCHEDULES = {
+    "recalculate_cpu_metrics_nightly": {"job": "recalculate_cpu_metrics", "cron": "30 2 * * *", "timezone": "UTC",
+                                        "default_status": dg.DefaultScheduleStatus.RUNNING, "described": True},
+}
+SENSORS = {
+    "alert_on_failed_run": {"type": "RUN_STATUS", "default_status": dg.DefaultSensorStatus.RUNNING,
+                            "minimum_interval_seconds": 5, "requests": None, "described": True},
+    "alert_on_error_rate_warning": {"type": "RUN_STATUS", "default_status": dg.DefaultSensorStatus.RUNNING,
+                                    "minimum_interval_seconds": 5, "requests": None, "described": True},
+    "snapshot_after_recalculation": {"type": "RUN_STATUS", "default_status": dg.DefaultSensorStatus.RUNNING,
+                                     "minimum_interval_seconds": 5, "requests": ["snapshot_cpu_price_history"],
+                                     "described": True},
+}
+RESOURCES = {"app_database", "alert_webhook", "clock"}
+
+
+def _partitions(partitions_def) -> tuple | None:
+    if partitions_def is None:
+        return None
+    return (type(partitions_def).__name__, partitions_def.start.date().isoformat(), partitions_def.timezone,
+            partitions_def.end_offset)
 
 
 def test_definitions_load():
@@ -50,6 +111,63 @@ def test_every_asset_explains_itself_in_the_ui():
         assert "pandas" in spec.kinds
     loads = {spec.key.to_user_string(): spec.kinds for spec in defs.resolve_all_asset_specs()}
     assert "sqlite" in loads["cpus"] or "postgres" in loads["cpus"]
+
+
+def test_every_asset_is_pinned():
+    snapshot = {}
+    for spec in defs.resolve_all_asset_specs():
+        snapshot[spec.key.to_user_string()] = {
+            "group": spec.group_name, "owners": spec.owners, "kinds": spec.kinds, "tags": dict(spec.tags),
+            "metadata": set(spec.metadata), "partitions": _partitions(spec.partitions_def),
+            "pool": defs.resolve_assets_def(spec.key).op.pool, "described": bool(spec.description),
+        }
+        assert {dep.asset_key.to_user_string() for dep in spec.deps} == ALL_DEPENDENCIES[spec.key.to_user_string()]
+    assert snapshot == ASSETS
+
+
+def test_every_check_is_pinned():
+    graph = defs.resolve_asset_graph()
+    blocking = {}
+    for key in graph.asset_check_keys:
+        spec = graph.get_check_spec(key)
+        assert spec.description, key
+        blocking[(key.asset_key.to_user_string(), key.name)] = spec.blocking
+    assert blocking == BLOCKING
+
+
+def test_the_jobs_are_pinned():
+    snapshot = {}
+    for job in defs.resolve_all_job_defs():
+        if job.name == "__ASSET_JOB":  # Dagster's own job behind "Materialize", not one of ours
+            continue
+        snapshot[job.name] = {
+            "assets": {key.to_user_string() for key in job.asset_layer.executable_asset_keys},
+            "checks": {(key.asset_key.to_user_string(), key.name) for key in job.asset_layer.asset_graph.asset_check_keys},
+            "tags": dict(job.tags), "partitions": _partitions(job.partitions_def), "described": bool(job.description),
+        }
+    assert snapshot == JOBS
+
+
+def test_the_schedules_are_pinned():
+    snapshot = {schedule.name: {"job": schedule.job_name, "cron": schedule.cron_schedule,
+                                "timezone": schedule.execution_timezone, "default_status": schedule.default_status,
+                                "described": bool(schedule.description)}
+                for schedule in defs.schedules}
+    assert snapshot == SCHEDULES
+
+
+def test_the_sensors_are_pinned():
+    snapshot = {sensor.name: {"type": sensor.sensor_type.value, "default_status": sensor.default_status,
+                              "minimum_interval_seconds": sensor.minimum_interval_seconds,
+                              "requests": [job.name for job in sensor.jobs] if sensor.has_jobs else None,
+                              "described": bool(sensor.description)}
+                for sensor in defs.sensors}
+    assert snapshot == SENSORS
+
+
+def test_the_resources_and_the_executor_are_pinned():
+    assert set(defs.resources) == RESOURCES
+    assert defs.executor is dg.in_process_executor
 
 
 def test_the_job_covers_every_asset_and_check():

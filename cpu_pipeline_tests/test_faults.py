@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from cpu_pipeline.defs import assets
-from cpu_pipeline.defs.resources import AppDatabase
+from cpu_pipeline.defs.recalculation import assets
+from cpu_pipeline.lib.app_database import AppDatabase
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, WORKED_MEDIUM, cpu, listings_for
 from cpu_pipeline_tests.postgres import wait_for_lock_wait

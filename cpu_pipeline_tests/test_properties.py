@@ -22,8 +22,8 @@ from cpu_pipeline.analytics.performance import performance_metrics
 from cpu_pipeline.analytics.price_targets import price_targets
 from cpu_pipeline.database import bulk
 from cpu_pipeline.database.schema import ANALYTICS_COLUMNS, create_missing_tables
-from cpu_pipeline.defs import assets, checks
-from cpu_pipeline.defs.resources import AppDatabase
+from cpu_pipeline.defs.recalculation import assets, checks
+from cpu_pipeline.lib.app_database import AppDatabase
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.reference import ERROR, reference
 

@@ -5,7 +5,6 @@ Deal Brain's own `DATABASE_URL` names its async driver (`postgresql+asyncpg://`)
 database, user and password with its own driver, psycopg2, whichever of them it is given.
 """
 
-import os
 from pathlib import Path
 
 import psycopg2.extensions
@@ -30,13 +29,9 @@ class UnsupportedDatabaseURL(ValueError):
     """The URL names a scheme or parameter the pipeline cannot connect with; the message names it, never the password."""
 
 
-def data_dir() -> Path:
-    """The project's working data folder (git-ignored): the embedded database and Dagster home live here."""
-    return Path(os.getenv("CPU_PIPELINE_DATA_DIR", "data")).resolve()
-
-
-def embedded_database_url() -> str:
-    return f"sqlite:///{data_dir() / 'cpu_pipeline.sqlite'}"
+def embedded_database_url(data_dir: Path) -> str:
+    """The embedded SQLite file in the project's working data folder (`CPU_PIPELINE_DATA_DIR`)."""
+    return f"sqlite:///{data_dir / 'cpu_pipeline.sqlite'}"
 
 
 def masked(url: str) -> str:

@@ -1,9 +1,10 @@
 import dagster as dg
 import pytest
 
-from cpu_pipeline.defs import assets
-from cpu_pipeline.defs.alerts import AlertWebhook, alert_on_error_rate_warning, alert_on_failed_run
-from cpu_pipeline.defs.resources import AppDatabase
+from cpu_pipeline.defs.alerts.resources import AlertWebhook
+from cpu_pipeline.defs.alerts.sensors import alert_on_error_rate_warning, alert_on_failed_run
+from cpu_pipeline.defs.recalculation import assets
+from cpu_pipeline.lib.app_database import AppDatabase
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import cpu, listings_for
 

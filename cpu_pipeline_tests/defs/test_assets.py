@@ -2,8 +2,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from cpu_pipeline.defs import assets, checks
-from cpu_pipeline.defs.resources import AppDatabase
+from cpu_pipeline.defs.recalculation import assets, checks
+from cpu_pipeline.lib.app_database import AppDatabase
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, WORKED_MEDIUM, cpu, listings_for
 

@@ -10,13 +10,16 @@ import pytest
 import sqlalchemy as sa
 
 from cpu_pipeline.database import schema
-from cpu_pipeline.defs import assets, price_history
-from cpu_pipeline.defs.resources import AppDatabase, Clock
+from cpu_pipeline.defs.price_history import assets as history
+from cpu_pipeline.defs.price_history.sensors import snapshot_after_recalculation
+from cpu_pipeline.defs.recalculation import assets
+from cpu_pipeline.lib.app_database import AppDatabase
+from cpu_pipeline.lib.clock import Clock
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, cpu, listings_for
 
 EVERYTHING = [assets.cpus, assets.listings, assets.cpu_price_targets, assets.cpu_performance_metrics,
-              assets.cpu_analytics, price_history.cpu_analytics_history, price_history.cpu_price_trends]
+              assets.cpu_analytics, history.cpu_analytics_history, history.cpu_price_trends]
 FIRST_DAY = date(2026, 10, 1)
 
 
@@ -154,6 +157,6 @@ def test_a_successful_recalculation_requests_todays_snapshot():
         context = dg.build_run_status_sensor_context(
             sensor_name="snapshot_after_recalculation", dagster_instance=instance, dagster_run=run,
             dagster_event=dg.DagsterEvent(event_type_value=dg.DagsterEventType.RUN_SUCCESS.value, job_name="noop"))
-        request = price_history.snapshot_after_recalculation(context)
+        request = snapshot_after_recalculation(context)
     assert request.run_key == run.run_id
     assert date.fromisoformat(request.partition_key) >= date(2026, 1, 1)

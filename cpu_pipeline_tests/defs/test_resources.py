@@ -1,8 +1,10 @@
 import dagster as dg
 import pytest
 
-from cpu_pipeline.database.engine import DatabaseUnavailable
-from cpu_pipeline.defs.resources import AppDatabase, app_database, app_database_kind
+from cpu_pipeline import settings
+from cpu_pipeline.database.engine import DatabaseUnavailable, backend
+from cpu_pipeline.defs.resources import app_database
+from cpu_pipeline.lib.app_database import AppDatabase, EmbeddedDemoDatabase
 
 
 def test_the_url_is_shown_with_its_password_masked():
@@ -12,26 +14,26 @@ def test_the_url_is_shown_with_its_password_masked():
 
 def test_database_url_picks_the_database_through_an_env_var(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@127.0.0.1:5432/x")
-    configured = app_database()
-    assert not configured.fill_with_demo_when_empty
-    assert app_database_kind() == "postgres"
+    configured = app_database(settings.read())
+    assert not isinstance(configured, EmbeddedDemoDatabase)  # Deal Brain's database is never filled with demo data
+    assert backend(settings.read().database_url) == "postgres"
     assert configured.url == dg.EnvVar("DATABASE_URL")  # resolved at run time; the value never enters the config
 
 
 def test_cpu_pipeline_schema_names_the_pipelines_schema_through_an_env_var(monkeypatch):
     monkeypatch.delenv("CPU_PIPELINE_SCHEMA", raising=False)
-    assert app_database().pipeline_schema == "cpu_pipeline"
+    assert app_database(settings.read()).pipeline_schema == "cpu_pipeline"
     monkeypatch.setenv("CPU_PIPELINE_SCHEMA", "analytics_own")
-    assert app_database().pipeline_schema == dg.EnvVar("CPU_PIPELINE_SCHEMA")
+    assert app_database(settings.read()).pipeline_schema == dg.EnvVar("CPU_PIPELINE_SCHEMA")
 
 
 def test_without_database_url_the_embedded_default_is_used(monkeypatch, tmp_path):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("CPU_PIPELINE_DATA_DIR", str(tmp_path))
-    configured = app_database()
+    configured = app_database(settings.read())
     assert configured.url == f"sqlite:///{tmp_path / 'cpu_pipeline.sqlite'}"
-    assert configured.fill_with_demo_when_empty
-    assert app_database_kind() == "sqlite"
+    assert isinstance(configured, EmbeddedDemoDatabase)  # the quickstart's: filled with the demo catalogue on first use
+    assert backend(settings.read().database_url) == "sqlite"
 
 
 def test_an_unreachable_database_is_named_without_its_password():

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
-from cpu_pipeline.defs.schedules import recalculate_cpu_metrics_nightly
+from cpu_pipeline.defs.recalculation.schedules import recalculate_cpu_metrics_nightly
 
 
 def _evaluate(late_by: timedelta):

@@ -1,11 +1,11 @@
 """The nightly recalculation."""
 
-import os
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
-from cpu_pipeline.defs.jobs import recalculate_cpu_metrics
+from cpu_pipeline import settings
+from cpu_pipeline.defs.recalculation.jobs import recalculate_cpu_metrics
 
 # As the seed's Celery task expired after two hours: a daemon catching up after downtime must not
 # recalculate in the middle of the day.
@@ -14,7 +14,7 @@ TICK_EXPIRES_AFTER = timedelta(hours=2)
 
 @dg.schedule(
     job=recalculate_cpu_metrics,
-    cron_schedule=os.getenv("CPU_PIPELINE_SCHEDULE_CRON", "30 2 * * *"),
+    cron_schedule=settings.current().schedule_cron,
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Recalculate the CPU analytics every night (cron from CPU_PIPELINE_SCHEDULE_CRON, UTC).",

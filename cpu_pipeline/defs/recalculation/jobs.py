@@ -1,10 +1,9 @@
 """The job that recalculates everything: the five assets and their checks."""
 
-import os
-
 import dagster as dg
 
-MAX_RUNTIME_SECONDS = int(os.getenv("CPU_PIPELINE_MAX_RUNTIME_SECONDS", "3600"))
+from cpu_pipeline import settings
+from cpu_pipeline.defs.recalculation.assets import GROUP
 
 
 @dg.failure_hook
@@ -15,8 +14,9 @@ def log_recalc_failed(context: dg.HookContext) -> None:
 
 recalculate_cpu_metrics = dg.define_asset_job(
     "recalculate_cpu_metrics",
-    selection=dg.AssetSelection.groups("cpu_metrics"),
+    selection=dg.AssetSelection.groups(GROUP),
     description="Recalculate every CPU's price targets and performance value and write them into the `cpu` table.",
     hooks={log_recalc_failed},
-    tags={"dagster/max_runtime": MAX_RUNTIME_SECONDS},
+    # Run monitoring fails a run past this (CPU_PIPELINE_MAX_RUNTIME_SECONDS).
+    tags={"dagster/max_runtime": settings.current().max_runtime_seconds},
 )

@@ -1,5 +1,6 @@
-"""The five assets: load `cpus` and `listings`, derive the price targets and the performance
-metrics with `cpu_pipeline.analytics`, and write them back into the `cpu` table (`cpu_analytics`).
+"""The five assets of the group `cpu_metrics`: load `cpus` and `listings`, derive the price targets
+and the performance metrics with `cpu_pipeline.analytics`, and write them back into the `cpu` table
+(`cpu_analytics`). Owners and kinds are applied by the root definitions.
 
 Logs carry the seed task's event names (`cpu_metrics.recalc.*`) and the run id, so the existing
 log alerts of Deal Brain keep working.
@@ -16,15 +17,12 @@ from cpu_pipeline.analytics import write_back
 from cpu_pipeline.analytics.performance import performance_metrics
 from cpu_pipeline.analytics.price_targets import price_targets
 from cpu_pipeline.database.engine import DatabaseUnavailable
-from cpu_pipeline.defs import checks
-from cpu_pipeline.defs.resources import AppDatabase, app_database_kind
+from cpu_pipeline.defs.recalculation import checks
+from cpu_pipeline.lib.app_database import AppDatabase
+from cpu_pipeline.lib.metadata import PREVIEW_ROWS, markdown
+from cpu_pipeline.lib.pools import CPU_METRICS_POOL
 
 GROUP = "cpu_metrics"
-OWNERS = ["team:deal-brain"]
-# One recalculation at a time: the instance limits this pool to one run (dagster.yaml).
-POOL = "cpu_metrics"
-KINDS = {"pandas", app_database_kind()}
-PREVIEW_ROWS = 10
 # A load that cannot reach the database is retried this many times, waiting 1, 2, 4 s: enough for
 # a failover or a restart, without a storm of connections. Data and schema errors are never retried.
 LOAD_RETRIES = 3
@@ -52,11 +50,7 @@ class PerformanceMetrics:
     error_rate: float
 
 
-def markdown(frame: pd.DataFrame) -> dg.MetadataValue:
-    return dg.MetadataValue.md(frame.to_markdown(index=False) if len(frame) else "_none_")
-
-
-@dg.asset(group_name=GROUP, pool=POOL, kinds=KINDS, owners=OWNERS,
+@dg.asset(group_name=GROUP, pool=CPU_METRICS_POOL,
           description="Deal Brain's CPU catalogue: id, name, manufacturer and both PassMark scores, as stored.")
 def cpus(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
     context.log.info(f"cpu_metrics.recalc.start database={app_database.display_url}")
@@ -64,7 +58,7 @@ def cpus(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.Mat
     return dg.MaterializeResult(value=frame, metadata={"dagster/row_count": len(frame)})
 
 
-@dg.asset(group_name=GROUP, pool=POOL, kinds=KINDS, owners=OWNERS,
+@dg.asset(group_name=GROUP, pool=CPU_METRICS_POOL,
           description="Every listing's CPU, status and adjusted price, as stored (the list price is never used).")
 def listings(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
     frame = _load(context, app_database.load_listings)
@@ -74,9 +68,10 @@ def listings(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg
     )
 
 
-@dg.asset(group_name=GROUP, pool=POOL, kinds={"pandas"}, owners=OWNERS, check_specs=checks.PRICE_TARGET_CHECKS,
+@dg.asset(group_name=GROUP, pool=CPU_METRICS_POOL, check_specs=checks.PRICE_TARGET_CHECKS,
           description="Per CPU: great / good / fair prices from the mean and sample standard deviation of its "
-                      "active listings' positive adjusted prices, with the sample size and a confidence.")
+                      "active listings' positive adjusted prices, with the sample size and a confidence; and the "
+                      "spread flags `wide_price_range` and `outlier_count` from the same prices.")
 def cpu_price_targets(cpus: pd.DataFrame, listings: pd.DataFrame):  # checks make several outputs: no annotation
     frame = price_targets(cpus, listings)
     confidence = frame["price_target_confidence"].value_counts()
@@ -93,7 +88,7 @@ def cpu_price_targets(cpus: pd.DataFrame, listings: pd.DataFrame):  # checks mak
     )
 
 
-@dg.asset(group_name=GROUP, pool=POOL, kinds={"pandas"}, owners=OWNERS, check_specs=checks.PERFORMANCE_CHECKS,
+@dg.asset(group_name=GROUP, pool=CPU_METRICS_POOL, check_specs=checks.PERFORMANCE_CHECKS,
           description="Per CPU: dollars per single- and multi-thread PassMark point, the percentile of its value "
                       "among its peers and a rating; and every CPU's errors, gated by the error rate.")
 def cpu_performance_metrics(
@@ -119,7 +114,7 @@ def cpu_performance_metrics(
     )
 
 
-@dg.asset(group_name=GROUP, pool=POOL, kinds={"pandas", app_database_kind()}, owners=OWNERS, check_specs=checks.WRITE_BACK_CHECKS,
+@dg.asset(group_name=GROUP, pool=CPU_METRICS_POOL, check_specs=checks.WRITE_BACK_CHECKS,
           description="The price targets and performance metrics written back into Deal Brain's `cpu` table, "
                       "in one transaction; its value is the rows written. CPUs in error keep their previous values.")
 def cpu_analytics(

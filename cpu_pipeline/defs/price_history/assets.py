@@ -1,24 +1,24 @@
-"""Price history and trends: a daily snapshot of the night's analytics, and what it says about
-the market, beside the write-back in a group of their own (`cpu_price_history`).
+"""Price history and trends: a daily snapshot of the rows the night's write-back wrote, and what it
+says about the market, beside the write-back in a group of their own (`cpu_price_history`).
 
 The history is partitioned by UTC day. Only today can be computed from live data, so a backfill of
 another day fails with a clear message instead of writing today's numbers under an old date. After
-every successful recalculation a sensor fills today's partition, and the trends after it.
+every successful recalculation a sensor (`sensors.py`) fills today's partition, and the trends after it.
 """
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import dagster as dg
 import pandas as pd
 
 from cpu_pipeline.analytics.spread import SPREAD_COLUMNS
 from cpu_pipeline.analytics.trends import DEFAULT_DROP_SHARE, WINDOWS, largest_drops, price_trends
-from cpu_pipeline.defs.assets import OWNERS, POOL, PREVIEW_ROWS, markdown
-from cpu_pipeline.defs.jobs import recalculate_cpu_metrics
-from cpu_pipeline.defs.resources import AppDatabase, Clock, app_database_kind
+from cpu_pipeline.lib.app_database import AppDatabase
+from cpu_pipeline.lib.clock import Clock
+from cpu_pipeline.lib.metadata import PREVIEW_ROWS, markdown
+from cpu_pipeline.lib.pools import CPU_METRICS_POOL
 
 GROUP = "cpu_price_history"
-KINDS = {"pandas", app_database_kind()}
 DAILY = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC", end_offset=1)
 # A trend's earlier price is the latest snapshot on or before the window's start, at most this much
 # older: a few nights without a snapshot do not break a trend.
@@ -42,7 +42,7 @@ def _today_only(context: dg.AssetExecutionContext, clock: Clock) -> date:
     return day
 
 
-@dg.asset(partitions_def=DAILY, group_name=GROUP, pool=POOL, kinds=KINDS, owners=OWNERS,
+@dg.asset(partitions_def=DAILY, group_name=GROUP, pool=CPU_METRICS_POOL,
           description="Every night's price targets and performance values, one row per CPU not in error and UTC "
                       "day, in the table `cpu_analytics_history`: the rows `cpu_analytics` wrote. Rematerialising "
                       "a day replaces that day only.")
@@ -54,7 +54,7 @@ def cpu_analytics_history(
     return dg.MaterializeResult(metadata={"day": day.isoformat(), "dagster/row_count": written})
 
 
-@dg.asset(partitions_def=DAILY, group_name=GROUP, pool=POOL, kinds=KINDS, owners=OWNERS,
+@dg.asset(partitions_def=DAILY, group_name=GROUP, pool=CPU_METRICS_POOL,
           deps=["cpu_analytics_history"],
           description="Per CPU, in the table `cpu_price_trends`: the change of its good price over 7 and 30 days "
                       "(dollars and percent), a `price_drop` flag, and the spread flags `wide_price_range` "
@@ -85,23 +85,3 @@ def cpu_price_trends(
             "largest_drops": markdown(largest_drops(rows, names, PREVIEW_ROWS)),
         }
     )
-
-
-snapshot_cpu_price_history = dg.define_asset_job(
-    "snapshot_cpu_price_history",
-    selection=dg.AssetSelection.groups(GROUP),
-    description="Snapshot today's analytics into the history and recompute the trends.",
-)
-
-
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[recalculate_cpu_metrics],
-    request_job=snapshot_cpu_price_history,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=5,
-    description="After each successful recalculation (the nightly one included), fill today's history partition.",
-)
-def snapshot_after_recalculation(context: dg.RunStatusSensorContext) -> dg.RunRequest:
-    today = datetime.now(timezone.utc).date().isoformat()
-    return dg.RunRequest(run_key=context.dagster_run.run_id, partition_key=today)

@@ -1,0 +1,11 @@
+"""The job that fills a day of the history and recomputes the trends."""
+
+import dagster as dg
+
+from cpu_pipeline.defs.price_history.assets import GROUP
+
+snapshot_cpu_price_history = dg.define_asset_job(
+    "snapshot_cpu_price_history",
+    selection=dg.AssetSelection.groups(GROUP),
+    description="Snapshot today's analytics into the history and recompute the trends.",
+)

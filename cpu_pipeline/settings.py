@@ -1,0 +1,188 @@
+"""Every environment variable cpu_pipeline reads: declared here with its default, the values it
+accepts and what it sets (`VARIABLES`), and read and validated together, at one time (`read`).
+
+The code location reads them once, when it is loaded (`current`); a `cpu-pipeline` command once, when
+it starts (`read`). Nothing else in the package reads the environment. Secrets (the database URLs and
+the webhook) reach the Dagster resources as `dagster.EnvVar` (`resource_config`), resolved when a run
+starts, so their values never land in a run's config or the UI.
+
+The README's table of variables is `readme_table()`; a test keeps the two the same.
+"""
+
+import functools
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dagster as dg
+import sqlalchemy as sa
+from dagster._utils.schedules import is_valid_cron_string  # the check Dagster applies to a schedule
+
+from cpu_pipeline.database.engine import DRIVERS, UnsupportedDatabaseURL, connection_url, embedded_database_url
+from cpu_pipeline.database.schema import DEFAULT_PIPELINE_SCHEMA
+
+
+class SettingsError(ValueError):
+    """One or more variables hold values the pipeline cannot use; the message names each (never a secret's value)."""
+
+
+def _database_url(value: str) -> str:
+    try:
+        connection_url(value)
+    except UnsupportedDatabaseURL as error:
+        raise ValueError(str(error)) from None
+    return value
+
+
+def _dagster_pg_url(value: str) -> str:
+    try:
+        backend = sa.make_url(value).get_backend_name()
+    except sa.exc.ArgumentError:
+        raise ValueError("cannot be parsed as postgresql://user:password@host:port/database") from None
+    if backend != "postgresql":
+        raise ValueError(f"Dagster's storage needs PostgreSQL, not {backend}")
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("is not an http:// or https:// URL")  # the value is not repeated: it may be a secret
+    return value
+
+
+def _positive_integer(value: str) -> int:
+    if not value.strip().isdigit() or int(value) == 0:
+        raise ValueError(f"{value!r} is not a whole number of seconds above 0")
+    return int(value)
+
+
+def _port(value: str) -> int:
+    if not value.strip().isdigit() or not 1 <= int(value) <= 65535:
+        raise ValueError(f"{value!r} is not a TCP port (1 to 65535)")
+    return int(value)
+
+
+def _cron(value: str) -> str:
+    if not is_valid_cron_string(value):
+        raise ValueError(f"{value!r} is not a cron expression of five fields (minute hour day month weekday)")
+    return value
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: unset or empty, it takes its default."""
+
+    name: str
+    sets: str
+    accepted: str
+    default: str | None  # None: no value (an optional feature off, or computed from the others)
+    shown_default: str | None = None  # the README's words for the default, where the value alone says too little
+    parse: Callable[[str], object] = str
+    secret: bool = False  # reaches resources only as EnvVar, and is never repeated in an error
+
+
+VARIABLES = (
+    Variable("DATABASE_URL", "Deal Brain's database (secret: it holds the password)",
+             "a SQLAlchemy URL: " + ", ".join(f"`{scheme}://`" for scheme in DRIVERS if scheme != "sqlite")
+             + " or `sqlite:///path`",
+             None, "the embedded SQLite `cpu_pipeline.sqlite` in the data folder, with the demo catalogue",
+             _database_url, secret=True),
+    Variable("CPU_PIPELINE_DATA_DIR", "the working data folder (the embedded database)",
+             "a folder, relative to the working directory or absolute", "data"),
+    Variable("CPU_PIPELINE_SCHEMA", "the PostgreSQL schema of the pipeline's own tables (`cpu-pipeline setup` creates it)",
+             "a schema name", DEFAULT_PIPELINE_SCHEMA),
+    Variable("CPU_PIPELINE_SCHEDULE_CRON", "when `recalculate_cpu_metrics_nightly` runs, in UTC",
+             "a cron expression of five fields", "30 2 * * *", parse=_cron),
+    Variable("CPU_PIPELINE_MAX_RUNTIME_SECONDS", "a recalculation's maximum runtime (the job's `dagster/max_runtime`)",
+             "a whole number of seconds above 0", "3600", parse=_positive_integer),
+    Variable("ALERT_WEBHOOK_URL", "where alerts are POSTed, Slack-compatible (secret: it holds the token)",
+             "an `http://` or `https://` URL", None, "none: alerts are only logged", _http_url, secret=True),
+    Variable("CPU_PIPELINE_UI_BASE_URL", "the UI address the alerts link to",
+             "an `http://` or `https://` URL", "http://127.0.0.1:3000", parse=_http_url),
+    Variable("DAGSTER_PG_URL", "Dagster's own storage (runs, events, schedules) for `make serve`, read by the "
+             "top-level `dagster.yaml` (secret: it holds the password)",
+             "a `postgresql://` URL", None, "none: required by `make serve`", _dagster_pg_url, secret=True),
+    Variable("DAGSTER_HOST", "the address the webserver binds (`make serve`, `make dev`)",
+             "an IP address or host name; `0.0.0.0` for every interface", "127.0.0.1"),
+    Variable("DAGSTER_PORT", "the webserver's port (`make serve`, `make dev`)", "1 to 65535", "3000", parse=_port),
+    Variable("DAGSTER_HOME", "Dagster's instance folder, read by Dagster itself; `make run` and `make dev` set "
+             "`data/dagster_home`, `make serve` the repository root", "a folder holding `dagster.yaml`",
+             None, "none: `cpu-pipeline run` uses a throwaway instance"),
+)
+BY_NAME = {variable.name: variable for variable in VARIABLES}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The variables' values, validated; each field says which variable sets it."""
+
+    database_url: str  # DATABASE_URL, else the embedded SQLite file in `data_dir`
+    embedded_database: bool  # DATABASE_URL unset: the quickstart's database, filled with the demo catalogue
+    data_dir: Path  # CPU_PIPELINE_DATA_DIR, resolved against the working directory
+    pipeline_schema: str  # CPU_PIPELINE_SCHEMA
+    schedule_cron: str  # CPU_PIPELINE_SCHEDULE_CRON
+    max_runtime_seconds: int  # CPU_PIPELINE_MAX_RUNTIME_SECONDS
+    alert_webhook_url: str | None  # ALERT_WEBHOOK_URL
+    ui_base_url: str  # CPU_PIPELINE_UI_BASE_URL
+    dagster_pg_url: str | None  # DAGSTER_PG_URL
+    dagster_host: str  # DAGSTER_HOST
+    dagster_port: int  # DAGSTER_PORT
+    dagster_home: Path | None  # DAGSTER_HOME
+    given: frozenset[str]  # the variables set (and not empty)
+
+    def resource_config(self, name: str, value: object) -> object:
+        """`value` as a resource's config: `dagster.EnvVar(name)` when the variable is set, so that Dagster
+        reads it when a run starts and the value never enters the run's config; `value` otherwise."""
+        return dg.EnvVar(name) if name in self.given else value
+
+
+def read(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every variable in `VARIABLES` from `environ` (default: this process's environment).
+
+    Raises SettingsError naming every variable whose value cannot be used.
+    """
+    environ = os.environ if environ is None else environ
+    given = {variable.name: environ[variable.name] for variable in VARIABLES if environ.get(variable.name)}
+    values, problems = {}, []
+    for variable in VARIABLES:
+        raw = given.get(variable.name, variable.default)
+        try:
+            values[variable.name] = None if raw is None else variable.parse(raw)
+        except ValueError as error:
+            problems.append(f"{variable.name}: {error}")
+    if problems:
+        raise SettingsError("; ".join(problems))
+    data_dir = Path(values["CPU_PIPELINE_DATA_DIR"]).resolve()
+    return Settings(
+        database_url=values["DATABASE_URL"] or embedded_database_url(data_dir),
+        embedded_database="DATABASE_URL" not in given,
+        data_dir=data_dir,
+        pipeline_schema=values["CPU_PIPELINE_SCHEMA"],
+        schedule_cron=values["CPU_PIPELINE_SCHEDULE_CRON"],
+        max_runtime_seconds=values["CPU_PIPELINE_MAX_RUNTIME_SECONDS"],
+        alert_webhook_url=values["ALERT_WEBHOOK_URL"],
+        ui_base_url=values["CPU_PIPELINE_UI_BASE_URL"],
+        dagster_pg_url=values["DAGSTER_PG_URL"],
+        dagster_host=values["DAGSTER_HOST"],
+        dagster_port=values["DAGSTER_PORT"],
+        dagster_home=Path(values["DAGSTER_HOME"]) if values["DAGSTER_HOME"] else None,
+        given=frozenset(given),
+    )
+
+
+@functools.cache
+def current() -> Settings:
+    """The settings the code location is built from: read on first use, the same object afterwards."""
+    return read()
+
+
+def readme_table() -> str:
+    """The README's table of variables, in Markdown."""
+    rows = ["| variable | what it sets | accepted values | default |", "|---|---|---|---|"]
+    for variable in VARIABLES:
+        default = variable.shown_default or f"`{variable.default}`"
+        rows.append(f"| `{variable.name}` | {variable.sets} | {variable.accepted} | {default} |")
+    return "\n".join(rows)
