@@ -2,9 +2,9 @@
 accepts and what it sets (`VARIABLES`), and read and validated together, at one time (`read`).
 
 The code location reads them once, when it is loaded (`current`); a `cpu-pipeline` command once, when
-it starts (`read`). Nothing else in the package reads the environment. Secrets (the database URLs and
-the webhook) reach the Dagster resources as `dagster.EnvVar` (`resource_config`), resolved when a run
-starts, so their values never land in a run's config or the UI.
+it starts (`read`). Nothing else in the package reads the environment. The secrets a resource takes
+(DATABASE_URL, ALERT_WEBHOOK_URL) reach it as `dagster.EnvVar` (`resource_config`), resolved when a
+run starts, so their values never land in a run's config or the UI; no error repeats a secret.
 
 The README's table of variables is `readme_table()`; a test keeps the two the same.
 """
@@ -53,7 +53,7 @@ def _http_url(value: str) -> str:
     return value
 
 
-def _positive_integer(value: str) -> int:
+def _seconds(value: str) -> int:
     if not value.strip().isdigit() or int(value) == 0:
         raise ValueError(f"{value!r} is not a whole number of seconds above 0")
     return int(value)
@@ -81,15 +81,15 @@ class Variable:
     default: str | None  # None: no value (an optional feature off, or computed from the others)
     shown_default: str | None = None  # the README's words for the default, where the value alone says too little
     parse: Callable[[str], object] = str
-    secret: bool = False  # reaches resources only as EnvVar, and is never repeated in an error
+    secret: str = ""  # why the value is a secret: it reaches resources only as EnvVar, and no error repeats it
 
 
 VARIABLES = (
-    Variable("DATABASE_URL", "Deal Brain's database (secret: it holds the password)",
+    Variable("DATABASE_URL", "Deal Brain's database",
              "a SQLAlchemy URL: " + ", ".join(f"`{scheme}://`" for scheme in DRIVERS if scheme != "sqlite")
              + " or `sqlite:///path`",
              None, "the embedded SQLite `cpu_pipeline.sqlite` in the data folder, with the demo catalogue",
-             _database_url, secret=True),
+             _database_url, secret="it holds the password"),
     Variable("CPU_PIPELINE_DATA_DIR", "the working data folder (the embedded database)",
              "a folder, relative to the working directory or absolute", "data"),
     Variable("CPU_PIPELINE_SCHEMA", "the PostgreSQL schema of the pipeline's own tables (`cpu-pipeline setup` creates it)",
@@ -97,14 +97,15 @@ VARIABLES = (
     Variable("CPU_PIPELINE_SCHEDULE_CRON", "when `recalculate_cpu_metrics_nightly` runs, in UTC",
              "a cron expression of five fields", "30 2 * * *", parse=_cron),
     Variable("CPU_PIPELINE_MAX_RUNTIME_SECONDS", "a recalculation's maximum runtime (the job's `dagster/max_runtime`)",
-             "a whole number of seconds above 0", "3600", parse=_positive_integer),
-    Variable("ALERT_WEBHOOK_URL", "where alerts are POSTed, Slack-compatible (secret: it holds the token)",
-             "an `http://` or `https://` URL", None, "none: alerts are only logged", _http_url, secret=True),
+             "a whole number of seconds above 0", "3600", parse=_seconds),
+    Variable("ALERT_WEBHOOK_URL", "where alerts are POSTed, Slack-compatible",
+             "an `http://` or `https://` URL", None, "none: alerts are only logged", _http_url,
+             secret="it holds the token"),
     Variable("CPU_PIPELINE_UI_BASE_URL", "the UI address the alerts link to",
              "an `http://` or `https://` URL", "http://127.0.0.1:3000", parse=_http_url),
     Variable("DAGSTER_PG_URL", "Dagster's own storage (runs, events, schedules) for `make serve`, read by the "
-             "top-level `dagster.yaml` (secret: it holds the password)",
-             "a `postgresql://` URL", None, "none: required by `make serve`", _dagster_pg_url, secret=True),
+             "top-level `dagster.yaml`", "a `postgresql://` URL", None, "none: required by `make serve`",
+             _dagster_pg_url, secret="it holds the password"),
     Variable("DAGSTER_HOST", "the address the webserver binds (`make serve`, `make dev`)",
              "an IP address or host name; `0.0.0.0` for every interface", "127.0.0.1"),
     Variable("DAGSTER_PORT", "the webserver's port (`make serve`, `make dev`)", "1 to 65535", "3000", parse=_port),
@@ -184,5 +185,6 @@ def readme_table() -> str:
     rows = ["| variable | what it sets | accepted values | default |", "|---|---|---|---|"]
     for variable in VARIABLES:
         default = variable.shown_default or f"`{variable.default}`"
-        rows.append(f"| `{variable.name}` | {variable.sets} | {variable.accepted} | {default} |")
+        sets = f"{variable.sets} (secret: {variable.secret})" if variable.secret else variable.sets
+        rows.append(f"| `{variable.name}` | {sets} | {variable.accepted} | {default} |")
     return "\n".join(rows)
