@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     generating.add_argument("--replace", action="store_true", help="delete the rows already in cpu and listing first")
     generating.set_defaults(handler=generate)
     serving = commands.add_parser("serve", help="run the Dagster webserver and daemon on the top-level dagster.yaml")
-    serving.add_argument("--port", type=int, default=configured.dagster_port, help="the webserver's port (default: $DAGSTER_PORT or 3000)")
+    serving.add_argument("--port", type=int, default=configured.dagster_port,
+                         help="the webserver's port (default: $DAGSTER_PORT or 3000)")
     serving.add_argument("--host", default=configured.dagster_host,
                          help="address the webserver binds to (default: $DAGSTER_HOST or 127.0.0.1, this host only)")
     serving.set_defaults(handler=serve)
