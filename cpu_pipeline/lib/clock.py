@@ -1,4 +1,4 @@
-"""Today's date, as a resource, so that tests can fix it."""
+"""The current time, as a resource, so that tests can fix it."""
 
 from datetime import date, datetime, timezone
 
@@ -6,9 +6,22 @@ import dagster as dg
 
 
 class Clock(dg.ConfigurableResource):
-    """Today's date in UTC, the day the daily partitions are named by; tests fix it to replay days."""
+    """The current time in UTC, and today's date by which the daily partitions are named.
 
+    Tests fix it, to replay days or judge a schedule's tick: `fixed_now` (an ISO timestamp, UTC when it
+    has no offset) or `fixed_day` (an ISO date: that day at midnight UTC).
+    """
+
+    fixed_now: str | None = None
     fixed_day: str | None = None
 
+    def now(self) -> datetime:
+        if self.fixed_now:
+            fixed = datetime.fromisoformat(self.fixed_now)
+            return fixed if fixed.tzinfo else fixed.replace(tzinfo=timezone.utc)
+        if self.fixed_day:
+            return datetime.combine(date.fromisoformat(self.fixed_day), datetime.min.time(), timezone.utc)
+        return datetime.now(timezone.utc)
+
     def today(self) -> date:
-        return date.fromisoformat(self.fixed_day) if self.fixed_day else datetime.now(timezone.utc).date()
+        return self.now().date()

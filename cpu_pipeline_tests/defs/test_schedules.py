@@ -3,17 +3,22 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 
 from cpu_pipeline.defs.recalculation.schedules import recalculate_cpu_metrics_nightly
+from cpu_pipeline.lib.clock import Clock
+
+TICK = datetime(2026, 11, 30, 2, 30, tzinfo=timezone.utc)
 
 
 def _evaluate(late_by: timedelta):
-    scheduled = datetime.now(timezone.utc).replace(microsecond=0) - late_by
-    return recalculate_cpu_metrics_nightly(dg.build_schedule_context(scheduled_execution_time=scheduled))
+    """The 02:30 tick of 2026-11-30, evaluated `late_by` after it (the Clock fixed there)."""
+    context = dg.build_schedule_context(scheduled_execution_time=TICK,
+                                        resources={"clock": Clock(fixed_now=(TICK + late_by).isoformat())})
+    return recalculate_cpu_metrics_nightly(context)
 
 
 def test_an_on_time_tick_requests_a_run():
     request = _evaluate(timedelta(seconds=5))
     assert isinstance(request, dg.RunRequest)
-    assert "cpu_pipeline/scheduled_for" in request.tags
+    assert request.tags["cpu_pipeline/scheduled_for"] == "2026-11-30T02:30:00+00:00"
 
 
 def test_a_tick_just_inside_the_expiry_still_runs():
@@ -23,7 +28,7 @@ def test_a_tick_just_inside_the_expiry_still_runs():
 def test_a_tick_more_than_two_hours_late_requests_nothing_and_says_why():
     skip = _evaluate(timedelta(hours=2, minutes=1))
     assert isinstance(skip, dg.SkipReason)
-    assert "late" in skip.skip_message and "expiry" in skip.skip_message
+    assert skip.skip_message.startswith("Tick for 2026-11-30T02:30:00+00:00 evaluated 2:01:00 late, past the 2:00:00 expiry")
 
 
 def test_the_schedule_is_nightly_in_utc_and_running_by_default():

@@ -1,11 +1,10 @@
 """After every successful recalculation, today's snapshot."""
 
-from datetime import datetime, timezone
-
 import dagster as dg
 
 from cpu_pipeline.defs.price_history.jobs import snapshot_cpu_price_history
 from cpu_pipeline.defs.recalculation.jobs import recalculate_cpu_metrics
+from cpu_pipeline.lib.clock import Clock
 
 
 @dg.run_status_sensor(
@@ -16,6 +15,5 @@ from cpu_pipeline.defs.recalculation.jobs import recalculate_cpu_metrics
     minimum_interval_seconds=5,
     description="After each successful recalculation (the nightly one included), fill today's history partition.",
 )
-def snapshot_after_recalculation(context: dg.RunStatusSensorContext) -> dg.RunRequest:
-    today = datetime.now(timezone.utc).date().isoformat()
-    return dg.RunRequest(run_key=context.dagster_run.run_id, partition_key=today)
+def snapshot_after_recalculation(context: dg.RunStatusSensorContext, clock: Clock) -> dg.RunRequest:
+    return dg.RunRequest(run_key=context.dagster_run.run_id, partition_key=clock.today().isoformat())

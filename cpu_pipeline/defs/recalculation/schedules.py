@@ -1,11 +1,12 @@
 """The nightly recalculation."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import dagster as dg
 
 from cpu_pipeline import settings
 from cpu_pipeline.defs.recalculation.jobs import recalculate_cpu_metrics
+from cpu_pipeline.lib.clock import Clock
 
 # As the seed's Celery task expired after two hours: a daemon catching up after downtime must not
 # recalculate in the middle of the day.
@@ -19,9 +20,9 @@ TICK_EXPIRES_AFTER = timedelta(hours=2)
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Recalculate the CPU analytics every night (cron from CPU_PIPELINE_SCHEDULE_CRON, UTC).",
 )
-def recalculate_cpu_metrics_nightly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+def recalculate_cpu_metrics_nightly(context: dg.ScheduleEvaluationContext, clock: Clock) -> dg.RunRequest | dg.SkipReason:
     scheduled = context.scheduled_execution_time
-    lateness = datetime.now(timezone.utc) - scheduled
+    lateness = clock.now() - scheduled
     if lateness > TICK_EXPIRES_AFTER:
         return dg.SkipReason(
             f"Tick for {scheduled.isoformat()} evaluated {lateness} late, past the {TICK_EXPIRES_AFTER} expiry; "
