@@ -1,22 +1,46 @@
 # The two commands that do everything on a fresh machine:
 #   make run    install what is needed, recalculate the embedded demo database once, print a summary
 #   make test   install what is needed, run the whole test suite (PostgreSQL at TEST_DATABASE_URL)
+# Beside them: make test-fast (no PostgreSQL, served stack, browser or slow test), make lint, make lock.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA := $(CURDIR)/data
 EMBEDDED_HOME := $(DATA)/dagster_home
+# The exact versions CI installs (the test extra included), hashed; `make lock` regenerates it.
+LOCK := requirements.lock
+# The installer and the lock tool, exact like the lock: a new release of either can change what gets installed.
+PIP_VERSION := 26.3
+UV_VERSION := 0.13.8
+# What needs neither PostgreSQL, nor the served stack, nor Chromium, and is not slow by nature (a
+# hypothesis test, or one starting the project's command line programs); conftest.py sets the markers.
+FAST := not postgres and not served and not ui and not slow
 
-.PHONY: install run test dev serve benchmark clean
+.PHONY: install lock lock-upgrade run test test-fast lint dev serve benchmark clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# The lock's versions, then the project itself without resolving anything again; `pip check` fails
+# if pyproject.toml asks for a package the lock lacks (run `make lock`).
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet pip==$(PIP_VERSION)
+	$(BIN)/pip install --quiet -r $(LOCK)
+	$(BIN)/pip install --quiet -e . --no-deps
+	$(BIN)/pip check
 	touch $@
+
+# Regenerates the lock from pyproject.toml's pins for CI's Python and platform, keeping every locked
+# version that still satisfies them; `make lock-upgrade` moves each to the newest the pins allow.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --generate-hashes \
+		--custom-compile-command 'make lock' --quiet $(UV_FLAGS) -o $(LOCK)
+
+lock-upgrade:
+	$(MAKE) lock UV_FLAGS=--upgrade
 
 $(EMBEDDED_HOME)/dagster.yaml: instances/embedded/dagster.yaml
 	mkdir -p $(EMBEDDED_HOME)
@@ -27,6 +51,13 @@ run: install $(EMBEDDED_HOME)/dagster.yaml
 
 test: install
 	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "$(FAST)"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # The Dagster UI and daemon on the embedded instance: http://127.0.0.1:3000
 dev: install $(EMBEDDED_HOME)/dagster.yaml
@@ -40,4 +71,4 @@ benchmark: install
 	$(BIN)/python benchmarks/run_benchmark.py
 
 clean:
-	rm -rf $(VENV) $(DATA) .tmp_dagster_home_* *.egg-info
+	rm -rf $(VENV) $(DATA) .tmp_dagster_home_* *.egg-info .ruff_cache

@@ -4,14 +4,22 @@ migrated Deal Brain database.
 
 PostgreSQL tests use the real server at TEST_DATABASE_URL and never skip: a server that cannot be
 reached fails them, loudly.
+
+Markers come from what a test uses, never by hand (`pytest_collection_modifyitems` below): `postgres`
+(a PostgreSQL fixture, or a database made with `fresh_postgres_database`), `served` (the served stack),
+`ui` (Chromium). `make test-fast` runs the tests with none of them.
 """
 
+import ast
 import contextlib
 import http.server
+import inspect
 import json
 import os
 import socket
+import textwrap
 import threading
+import types
 import uuid
 from pathlib import Path
 
@@ -28,9 +36,115 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'app.sqlite'}"
 
 
+# --- markers, from what each test uses --------------------------------------------------------------
+
+# The fixtures that reach the PostgreSQL server, start the served stack, or drive Chromium. A test is
+# marked when it uses one, directly or through other fixtures (item.fixturenames is that closure:
+# test_properties' postgres_engine, test_price_history's set_up_url, test_service's invalid_scores and
+# schedule_paused, test_ui's page all count through the fixtures they take).
+POSTGRES_FIXTURES = {"postgres_url", "deal_brain_postgres_url", "shaped_postgres_url", "served"}
+SERVED_FIXTURES = {"served"}
+UI_FIXTURES = {"page"}
+# What a test's code (or a helper of the test package it calls) uses to do the same without a
+# fixture: the helper that creates a database on the server (and login_role, which needs one); the
+# command `cpu-pipeline serve` (or `make serve`), as a string it runs; Playwright's entry point.
+POSTGRES_HELPERS = {"fresh_postgres_database", "login_role", "TEST_DATABASE_URL"}
+SERVED_COMMANDS = {"serve"}
+UI_HELPERS = {"sync_playwright"}
+# `slow`, for what takes seconds by its nature rather than by what it needs: a hypothesis test (a
+# few dozen to a few hundred whole catalogues), and a test that starts one of the project's command
+# line programs (a new Python process importing Dagster: 3 to 7 s each).
+CLI_PROGRAMS = {"dagster", "dg", "cpu-pipeline"}
+
+
+def _code(item) -> tuple[set[str], set[str]]:
+    """The names a test's source refers to and the strings it holds, with those of the helpers it calls
+    from the test package, followed through each other. Read from the source, not the compiled code,
+    which pytest's assertion rewriting fills with strings of its own."""
+    test = getattr(item, "function", None)
+    test = getattr(getattr(test, "hypothesis", None), "inner_test", test)  # a @given test's own body
+    names, strings, pending, seen = set(), set(), [test], set()
+    while pending:
+        function = pending.pop()
+        if not isinstance(function, types.FunctionType) or function in seen:
+            continue
+        seen.add(function)
+        try:
+            source = textwrap.dedent(inspect.getsource(function))
+        except OSError:  # made at run time (hypothesis' strategies): no source, nothing of ours to find
+            continue
+        found = set()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Name):
+                found.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                found.add(node.attr)
+            elif isinstance(node, ast.alias):
+                found.add(node.asname or node.name)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                strings.add(node.value)
+        names |= found
+        helpers = (function.__globals__.get(name) for name in found)
+        pending += [helper for helper in helpers if getattr(helper, "__module__", "").startswith("cpu_pipeline_tests")]
+    return names, strings
+
+
+def _picks_postgres_by_name(item, names: set[str]) -> bool:
+    """A parameter that picks a PostgreSQL fixture by its name: `database_url`'s "postgres" (it takes
+    f"{param}_url"), or a test's own parameter that its code hands to request.getfixturevalue, as is
+    ("postgres_url") or with "_url" appended ("postgres")."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if params.get("database_url") == "postgres":
+        return True
+    if "getfixturevalue" not in names:
+        return False
+    return any(isinstance(value, str) and {value, f"{value}_url"} & POSTGRES_FIXTURES for value in params.values())
+
+
+def markers_for(item) -> set[str]:
+    fixtures = set(item.fixturenames)
+    names, strings = _code(item)
+    markers = set()
+    if fixtures & POSTGRES_FIXTURES or names & POSTGRES_HELPERS or _picks_postgres_by_name(item, names):
+        markers.add("postgres")
+    if fixtures & SERVED_FIXTURES or strings & SERVED_COMMANDS:
+        markers |= {"served", "postgres"}  # the stack keeps Dagster's storage in PostgreSQL
+    if fixtures & UI_FIXTURES or names & UI_HELPERS:
+        markers.add("ui")
+    if getattr(getattr(item, "function", None), "is_hypothesis_test", False) or strings & CLI_PROGRAMS:
+        markers.add("slow")
+    return markers
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for name in sorted(markers_for(item)):
+            if item.get_closest_marker(name) is None:
+                item.add_marker(name)
+
+
+_running = None  # the test being run, for the check in fresh_postgres_database
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    global _running
+    _running = item
+    try:
+        return (yield)
+    finally:
+        _running = None
+
+
 @contextlib.contextmanager
 def fresh_postgres_database(prefix: str = "cpu_pipeline_test"):
     """A new, empty database on the test server, dropped afterwards; yields its URL."""
+    if _running is not None and _running.get_closest_marker("postgres") is None:
+        pytest.fail(
+            f"{_running.nodeid} creates a PostgreSQL database but is not marked `postgres`, so `make test-fast` "
+            "would run it: use a PostgreSQL fixture, or teach conftest's markers_for how it gets there",
+            pytrace=False,
+        )
     server = sa.make_url(TEST_DATABASE_URL)
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")

@@ -298,7 +298,6 @@ def test_sqlite_catalogues_match_the_reference(sqlite_engine, sqlite_url, rows):
     check_catalogue(sqlite_engine, sqlite_url, rows)
 
 
-@pytest.mark.postgres
 @settings(CI, max_examples=40)
 @given(rows=catalogue("postgres"))
 @example(rows=HALF_CENT_SD)

@@ -154,7 +154,6 @@ def test_fill_if_empty_writes_the_default_catalogue_once(sqlite_engine, catalogu
     assert _counts(sqlite_engine) == (300, 5000)
 
 
-@pytest.mark.postgres
 def test_write_catalogue_copies_into_postgres(postgres_url):
     engine = make_engine(postgres_url)
     cpus, listings = demo_catalogue.generate_catalogue(cpu_count=100, listing_count=2000)
