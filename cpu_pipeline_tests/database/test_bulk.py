@@ -186,3 +186,23 @@ def test_on_sqlite_the_pipeline_tables_are_created_on_first_use(sqlite_url):
     tables = schema.pipeline_tables(None)
     assert bulk.load_history(engine, tables.history, date(2026, 11, 1), date(2026, 11, 29)).empty
     assert set(sa.inspect(engine).get_table_names()) == {"cpu_analytics_history"}
+
+
+def test_a_days_snapshot_replaces_that_day_only_and_loads_by_range(database_url):
+    engine = sa.create_engine(database_url)
+    schema.create_pipeline_tables(engine)
+    tables = schema.pipeline_tables_in(engine, schema.DEFAULT_PIPELINE_SCHEMA)
+
+    def snapshot(day: date, cpu_ids: list[int], good: float) -> int:
+        rows = _rows(cpu_ids, good).reindex(columns=["cpu_id", *PRICE_TARGET_COLUMNS, *PERFORMANCE_COLUMNS])
+        return bulk.write_history(engine, tables.history, day, rows)
+
+    assert snapshot(date(2026, 11, 28), [1, 2], 100.0) == 2
+    assert snapshot(date(2026, 11, 29), [1, 2], 90.0) == 2
+    assert snapshot(date(2026, 11, 29), [1], 80.5) == 1  # a re-run of the 29th replaces the 29th only
+    loaded = bulk.load_history(engine, tables.history, date(2026, 11, 28), date(2026, 11, 29))
+    loaded["day"] = pd.to_datetime(loaded["day"]).dt.date
+    assert sorted(loaded.itertuples(index=False, name=None)) == [
+        (1, date(2026, 11, 28), 100.0), (1, date(2026, 11, 29), 80.5), (2, date(2026, 11, 28), 100.0)]
+    assert bulk.load_history(engine, tables.history, date(2026, 11, 29), date(2026, 11, 29))["cpu_id"].tolist() == [1]
+    engine.dispose()

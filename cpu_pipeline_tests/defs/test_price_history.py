@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
 from cpu_pipeline.database import schema
 from cpu_pipeline.defs.price_history import assets as history
 from cpu_pipeline.defs.price_history.sensors import snapshot_after_recalculation
@@ -21,15 +22,6 @@ from cpu_pipeline_tests.catalogues import WORKED_HIGH, cpu, listings_for
 EVERYTHING = [assets.cpus, assets.listings, assets.cpu_price_targets, assets.cpu_performance_metrics,
               assets.cpu_analytics, history.cpu_analytics_history, history.cpu_price_trends]
 FIRST_DAY = date(2026, 10, 1)
-
-
-@pytest.fixture
-def set_up_url(database_url) -> str:
-    """The database after its owner ran `cpu-pipeline setup` (on SQLite not needed, and harmless)."""
-    engine = sa.create_engine(database_url)
-    schema.create_pipeline_tables(engine)
-    engine.dispose()
-    return database_url
 
 
 def _night(url: str, day: date, instance: dg.DagsterInstance, partition: date | None = None,
@@ -62,25 +54,42 @@ def _table(url: str, name: str, pipeline_schema: str = schema.DEFAULT_PIPELINE_S
     return frame
 
 
-def test_thirty_one_nights_of_history_give_the_trends(set_up_url):
-    database_url = set_up_url
+def _seed_history(url: str, good_by_day: dict[date, dict[int, float]]) -> None:
+    """Earlier nights' snapshots, written through the store as the history asset writes them."""
+    database = AppDatabase(url=url)
+    for day, goods in good_by_day.items():
+        rows = pd.DataFrame({"cpu_id": list(goods), "price_target_good": list(goods.values()),
+                             "price_target_sample_size": 2, "price_target_confidence": "low"})
+        database.write_history(day, rows.reindex(columns=["cpu_id", *PRICE_TARGET_COLUMNS, *PERFORMANCE_COLUMNS]))
+    database.engine.dispose()
+
+
+def _good(prices: list[float]) -> float:
+    """Deal Brain's rule, as the README says: Python's round of the float mean of the stored prices."""
+    return round(statistics.mean(prices), 2)
+
+
+def _falling(night: int) -> list[float]:
+    return [round(200 * 0.99**night, 2), round(220 * 0.99**night, 2)]
+
+
+def test_the_history_of_thirty_nights_and_tonight_give_the_trends(sqlite_url):
     # CPU 1 gets 1% cheaper every night; CPU 2 stays put with one far outlier; CPU 3 has one price.
-    catalogues.write(database_url, [cpu(1), cpu(2), cpu(3)],
-                     listings_for(2, [100, 101, 102, 103, 900]) + listings_for(3, [50]))
-    with dg.instance_for_test() as instance:
-        for night in range(31):
-            day = FIRST_DAY + timedelta(days=night)
-            _set_prices(database_url, 1, [round(200 * 0.99**night, 2), round(220 * 0.99**night, 2)])
-            assert _night(database_url, day, instance).success, day
+    # Thirty nights are seeded through the store; tonight's runs through Dagster, like the nightly job.
+    catalogues.write(sqlite_url, [cpu(1), cpu(2), cpu(3)],
+                     listings_for(1, _falling(30)) + listings_for(2, [100, 101, 102, 103, 900]) + listings_for(3, [50]))
+    stable = _good([100, 101, 102, 103, 900])
+    _seed_history(sqlite_url, {FIRST_DAY + timedelta(days=night): {1: _good(_falling(night)), 2: stable}
+                               for night in range(30)})
     last = FIRST_DAY + timedelta(days=30)
-    history = _table(database_url, "history")
-    assert len(history) == 31 * 3
+    with dg.instance_for_test() as instance:
+        assert _night(sqlite_url, last, instance).success
+    history = _table(sqlite_url, "history")
+    assert len(history) == 30 * 2 + 3
     assert list(history.columns[:2]) == ["cpu_id", "day"]
-    trends = _table(database_url, "trends").set_index("cpu_id")
+    trends = _table(sqlite_url, "trends").set_index("cpu_id")
     assert pd.to_datetime(trends["as_of"]).dt.date.eq(last).all()
-    # Deal Brain's rule, as the README says: Python's round of the float mean of the stored prices.
-    good = {night: round(statistics.mean([round(200 * 0.99**night, 2), round(220 * 0.99**night, 2)]), 2)
-            for night in (0, 23, 30)}
+    good = {night: _good(_falling(night)) for night in (0, 23, 30)}
     assert trends.loc[1, "price_target_good"] == good[30]
     assert trends.loc[1, "good_change_7d"] == round(good[30] - good[23], 2)
     assert trends.loc[1, "good_change_30d"] == round(good[30] - good[0], 2)
@@ -91,18 +100,15 @@ def test_thirty_one_nights_of_history_give_the_trends(set_up_url):
     assert pd.isna(trends.loc[3, "outlier_count"]) and pd.isna(trends.loc[3, "wide_price_range"])
 
 
-def test_a_sharp_drop_is_flagged(set_up_url):
-    database_url = set_up_url
-    catalogues.write(database_url, [cpu(1)], [])
+def test_a_sharp_drop_is_flagged(sqlite_url):
+    catalogues.write(sqlite_url, [cpu(1)], listings_for(1, [250, 260]))
+    _seed_history(sqlite_url, {FIRST_DAY + timedelta(days=night): {1: 305.0} for night in range(7)})
     with dg.instance_for_test() as instance:
-        for night, prices in enumerate([[300, 310]] * 7 + [[250, 260]]):
-            _set_prices(database_url, 1, prices)
-            assert _night(database_url, FIRST_DAY + timedelta(days=night), instance).success
-        [trends] = _night(database_url, FIRST_DAY + timedelta(days=7), instance).asset_materializations_for_node(
-            "cpu_price_trends")
+        result = _night(sqlite_url, FIRST_DAY + timedelta(days=7), instance)
+    [trends] = result.asset_materializations_for_node("cpu_price_trends")
     assert trends.metadata["price_drops"].value == 1
     assert "Test CPU 1" in trends.metadata["largest_drops"].value
-    assert bool(_table(database_url, "trends").loc[0, "price_drop"])
+    assert bool(_table(sqlite_url, "trends").loc[0, "price_drop"])
 
 
 def test_rematerialising_a_day_replaces_that_day_and_nothing_else(sqlite_url):
