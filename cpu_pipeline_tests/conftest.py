@@ -40,8 +40,8 @@ def sqlite_url(tmp_path) -> str:
 
 # The fixtures that reach the PostgreSQL server, start the served stack, or drive Chromium. A test is
 # marked when it uses one, directly or through other fixtures (item.fixturenames is that closure:
-# test_properties' postgres_engine, test_price_history's set_up_url, test_service's invalid_scores and
-# schedule_paused, test_ui's page all count through the fixtures they take).
+# test_properties' postgres_engine, test_service's invalid_scores and schedule_running, test_ui's page
+# all count through the fixtures they take).
 POSTGRES_FIXTURES = {"postgres_url", "deal_brain_postgres_url", "shaped_postgres_url", "served"}
 SERVED_FIXTURES = {"served"}
 UI_FIXTURES = {"page"}
@@ -291,6 +291,9 @@ def served(tmp_path_factory, alert_inbox):
         try:
             served = Served(stack, home, dagster_url, app_url, secret)
             wait_until_serving(served)
+            # Stopped except in the schedule's own tests (`schedule_running`): a scheduled run would
+            # compete for the one run slot with the run a test launches and waits for.
+            served.set_schedule_running(False)
             yield served
         finally:
             stack.stop()

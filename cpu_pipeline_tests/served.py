@@ -15,6 +15,8 @@ from cpu_pipeline.database import demo_catalogue, schema
 ROOT = Path(__file__).resolve().parents[1]
 LOCATION = "cpu_pipeline.definitions"
 JOB = "recalculate_cpu_metrics"
+SCHEDULE = "recalculate_cpu_metrics_nightly"
+SCHEDULE_SELECTOR = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "scheduleName": SCHEDULE}
 
 
 @dataclass
@@ -52,6 +54,29 @@ class Served:
 
     def log(self, name: str) -> str:
         return (self.home / f"{name}.log").read_text()
+
+    def set_schedule_running(self, running: bool, timeout: float = 180) -> None:
+        """Start or stop the every-minute schedule; when stopping, wait until every run it (or anything
+        else) launched has finished, so that the one run slot is free for the next test."""
+        if running:
+            started = self.graphql("""mutation($selector: ScheduleSelector!) {
+                startSchedule(scheduleSelector: $selector) { __typename } }""", selector=SCHEDULE_SELECTOR)
+            assert started["startSchedule"]["__typename"] == "ScheduleStateResult", started
+            return
+        state = self.graphql("""query($selector: ScheduleSelector!) { scheduleOrError(scheduleSelector: $selector) {
+                                  ... on Schedule { scheduleState { id status } } } }""",
+                             selector=SCHEDULE_SELECTOR)["scheduleOrError"]["scheduleState"]
+        if state["status"] == "RUNNING":
+            stopped = self.graphql("""mutation($id: String) { stopRunningSchedule(id: $id) { __typename } }""",
+                                   id=state["id"])
+            assert stopped["stopRunningSchedule"]["__typename"] == "ScheduleStateResult", stopped
+        unfinished = """query { runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) {
+                          ... on Runs { results { runId } } } }"""
+        deadline = time.monotonic() + timeout
+        while self.graphql(unfinished)["runsOrError"]["results"]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"runs still in progress {timeout} s after the schedule stopped")
+            time.sleep(1)
 
 
 def wait_until_serving(served: Served, timeout: float = 180) -> None:

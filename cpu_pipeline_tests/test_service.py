@@ -24,15 +24,12 @@ from cpu_pipeline_tests.postgres import (
     wait_for_lock_wait,
     wait_until_backend_gone,
 )
-from cpu_pipeline_tests.served import ROOT
+from cpu_pipeline_tests.served import ROOT, SCHEDULE, SCHEDULE_SELECTOR
 from cpu_pipeline_tests.test_definitions import (
     ALL_DEPENDENCIES,
     EXPECTED_CHECKS,
     EXPECTED_DEPENDENCIES,
 )
-
-SCHEDULE = "recalculate_cpu_metrics_nightly"
-
 
 def _execute(url: str, statement: str) -> None:
     engine = sa.create_engine(url)
@@ -65,28 +62,12 @@ def invalid_scores(served):
     _execute(served.app_url, "DROP TABLE scores_before")
 
 
-SCHEDULE_SELECTOR = {"repositoryLocationName": "cpu_pipeline.definitions", "repositoryName": "__repository__",
-                     "scheduleName": SCHEDULE}
-
-
 @pytest.fixture
-def schedule_paused(served):
-    """The every-minute schedule stopped, and every run it launched finished: a test that blocks the
-    table must not block a scheduled run, which would hold the run slot until its maximum runtime."""
-    state = served.graphql(
-        """query($selector: ScheduleSelector!) { scheduleOrError(scheduleSelector: $selector) {
-             ... on Schedule { scheduleState { id } } } }""", selector=SCHEDULE_SELECTOR)
-    stopped = served.graphql("""mutation($id: String) { stopRunningSchedule(id: $id) { __typename } }""",
-                             id=state["scheduleOrError"]["scheduleState"]["id"])
-    assert stopped["stopRunningSchedule"]["__typename"] == "ScheduleStateResult", stopped
-    unfinished = """query { runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) {
-                      ... on Runs { results { runId } } } }"""
-    deadline = time.monotonic() + 180
-    while served.graphql(unfinished)["runsOrError"]["results"] and time.monotonic() < deadline:
-        time.sleep(1)
+def schedule_running(served):
+    """The every-minute schedule running for this test only; stopped again, its runs finished, afterwards."""
+    served.set_schedule_running(True)
     yield
-    served.graphql("""mutation($selector: ScheduleSelector!) { startSchedule(scheduleSelector: $selector) { __typename } }""",
-                   selector=SCHEDULE_SELECTOR)
+    served.set_schedule_running(False)
 
 
 def test_the_lineage_is_served(served):
@@ -95,7 +76,7 @@ def test_the_lineage_is_served(served):
     assert served_graph == ALL_DEPENDENCIES
 
 
-def test_the_nightly_schedule_is_running(served):
+def test_the_nightly_schedule_is_running(served, schedule_running):
     schedule = served.graphql(
         """query($selector: ScheduleSelector!) { scheduleOrError(scheduleSelector: $selector) {
              ... on Schedule { cronSchedule executionTimezone scheduleState { status } } } }""",
@@ -147,7 +128,7 @@ def test_the_launch_deal_brain_copies_runs_the_job_and_writes_every_cpu(served):
     assert scalar(served.app_url, "SELECT count(*) FROM cpu WHERE performance_value_rating IS NOT NULL") > 50
 
 
-def test_the_daemon_fires_the_schedule_and_writes_the_analytics(served):
+def test_the_daemon_fires_the_schedule_and_writes_the_analytics(served, schedule_running):
     query = """query($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}) {
                  ... on Runs { results { runId status startTime } } } }"""
     tags = [{"key": "dagster/schedule_name", "value": SCHEDULE}]
@@ -222,7 +203,7 @@ def _worker_pid(served, run_id: str, timeout: float = 60) -> int:
     raise TimeoutError(f"run {run_id} reported no worker process")
 
 
-def test_a_run_worker_killed_during_the_write_back_loses_nothing_and_is_retried(served, schedule_paused):
+def test_a_run_worker_killed_during_the_write_back_loses_nothing_and_is_retried(served):
     run_id = served.launch()
     assert served.wait_for_run(run_id) == "SUCCESS"
     analytics = ["price_target_good", "price_target_great", "price_target_fair", "price_target_stddev",
@@ -261,7 +242,7 @@ def test_a_run_worker_killed_during_the_write_back_loses_nothing_and_is_retried(
     engine.dispose()
 
 
-def test_a_run_past_its_maximum_runtime_is_failed_and_alerts(served, alert_inbox, schedule_paused):
+def test_a_run_past_its_maximum_runtime_is_failed_and_alerts(served, alert_inbox):
     # Another session holds the cpu table, so the run's load waits far past its 3 s maximum.
     engine = sa.create_engine(served.app_url)
     blocker = engine.connect()
