@@ -11,19 +11,13 @@ import pytest
 import sqlalchemy as sa
 
 from cpu_pipeline.defs.recalculation import assets
-from cpu_pipeline.lib.app_database import AppDatabase
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, WORKED_MEDIUM, cpu, listings_for
+from cpu_pipeline_tests.materialize import materialize
 from cpu_pipeline_tests.postgres import wait_for_lock_wait
 
-ALL_ASSETS = [assets.cpus, assets.listings, assets.cpu_price_targets, assets.cpu_performance_metrics, assets.cpu_analytics]
 WORKED_VALUES = {1: [352.80, 338.02, 367.58, 14.78], 2: [400.00, 389.20, 410.80, 10.80]}
 TARGETS = ["price_target_good", "price_target_great", "price_target_fair", "price_target_stddev"]
-
-
-def _materialize(url: str, instance=None) -> dg.ExecuteInProcessResult:
-    return dg.materialize(ALL_ASSETS, resources={"app_database": AppDatabase(url=url)}, raise_on_error=False,
-                          instance=instance)
 
 
 def _catalogue(url: str) -> None:
@@ -57,11 +51,11 @@ class _RowLock:
 
 def test_a_write_back_terminated_midway_leaves_the_table_as_it_was(postgres_url):
     _catalogue(postgres_url)
-    assert _materialize(postgres_url).success
+    assert materialize(postgres_url).success
     before = catalogues.cpu_table(postgres_url)
     lock = _RowLock(postgres_url, cpu_id=20)  # the UPDATE has changed some rows when it reaches this one
     outcome = {}
-    run = threading.Thread(target=lambda: outcome.setdefault("result", _materialize(postgres_url)))
+    run = threading.Thread(target=lambda: outcome.setdefault("result", materialize(postgres_url)))
     run.start()
     try:
         writer = wait_for_lock_wait(postgres_url, "UPDATE cpu SET")
@@ -74,7 +68,7 @@ def test_a_write_back_terminated_midway_leaves_the_table_as_it_was(postgres_url)
     [failure] = [e for e in outcome["result"].all_events if e.is_step_failure]
     assert failure.step_key == "cpu_analytics"
     pd.testing.assert_frame_equal(catalogues.cpu_table(postgres_url), before)  # rows changed: 0
-    assert _materialize(postgres_url).success
+    assert materialize(postgres_url).success
     _assert_worked_values(postgres_url)
     assert (catalogues.cpu_table(postgres_url)["price_target_updated_at"] > before["price_target_updated_at"]).all()
 
@@ -132,7 +126,7 @@ def test_a_transient_connection_error_on_the_loads_is_retried_with_backoff(postg
     url = server.set(port=proxy.port).render_as_string(hide_password=False)
     threading.Timer(0.5, proxy.open).start()  # back before the first retry, 1 s later
     try:
-        result = _materialize(url)
+        result = materialize(url)
     finally:
         proxy.close()
     assert result.success
@@ -145,7 +139,7 @@ def test_a_transient_connection_error_on_the_loads_is_retried_with_backoff(postg
 def test_an_unreachable_database_fails_clearly_after_bounded_retries(tmp_path):
     url = "postgresql://deal_brain:s3cr3t-pw@127.0.0.1:1/deal_brain"
     started = time.monotonic()
-    result = _materialize(url)
+    result = materialize(url)
     elapsed = time.monotonic() - started
     assert not result.success
     retries = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
@@ -163,7 +157,7 @@ def test_a_missing_column_names_table_and_column_and_is_not_retried(postgres_url
     with sa.create_engine(postgres_url).begin() as connection:
         connection.execute(sa.text("ALTER TABLE listing DROP COLUMN adjusted_price_usd"))
     before = catalogues.cpu_table(postgres_url)
-    result = _materialize(postgres_url)
+    result = materialize(postgres_url)
     assert not result.success
     assert not [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
     [failure] = [e for e in result.all_events if e.is_step_failure]
@@ -177,7 +171,7 @@ def test_two_runs_racing_end_with_the_table_of_one_run(store, request):
     url = request.getfixturevalue(f"{store}_url")
     _catalogue(url)
     results = []
-    runs = [threading.Thread(target=lambda: results.append(_materialize(url))) for _ in range(2)]
+    runs = [threading.Thread(target=lambda: results.append(materialize(url))) for _ in range(2)]
     for run in runs:
         run.start()
     for run in runs:

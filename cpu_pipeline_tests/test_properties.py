@@ -22,9 +22,9 @@ from cpu_pipeline.analytics.performance import performance_metrics
 from cpu_pipeline.analytics.price_targets import price_targets
 from cpu_pipeline.database import bulk
 from cpu_pipeline.database.schema import ANALYTICS_COLUMNS, create_missing_tables
-from cpu_pipeline.defs.recalculation import assets, checks
-from cpu_pipeline.lib.app_database import AppDatabase
+from cpu_pipeline.defs.recalculation import checks
 from cpu_pipeline_tests import catalogues
+from cpu_pipeline_tests.materialize import materialize
 from cpu_pipeline_tests.reference import ERROR, reference
 
 # Reproducible in CI: the same catalogues on every run, no example database, a blob to replay a failure.
@@ -315,11 +315,7 @@ def test_a_dagster_run_succeeds_or_fails_only_at_the_gate(sqlite_engine, sqlite_
     ran["test_a_dagster_run_succeeds_or_fails_only_at_the_gate"] += 1
     empty(sqlite_engine)
     catalogues.write(sqlite_url, *rows)
-    result = dg.materialize(
-        [assets.cpus, assets.listings, assets.cpu_price_targets, assets.cpu_performance_metrics, assets.cpu_analytics],
-        resources={"app_database": AppDatabase(url=sqlite_url)},
-        raise_on_error=False,
-    )
+    result = materialize(sqlite_url)
     in_error = sum(outcome == ERROR for outcome in reference(*rows).values())
     gate_fails = in_error > FAIL_ABOVE * len(rows[0])  # error rate above fail_above
     failures = [(event.step_key, event.step_failure_data.error.cls_name) for event in result.get_step_failure_events()]

@@ -3,18 +3,9 @@ import pytest
 
 from cpu_pipeline.defs.alerts.resources import AlertWebhook
 from cpu_pipeline.defs.alerts.sensors import alert_on_error_rate_warning, alert_on_failed_run
-from cpu_pipeline.defs.recalculation import assets
-from cpu_pipeline.lib.app_database import AppDatabase
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import cpu, listings_for
-
-ALL_ASSETS = [assets.cpus, assets.listings, assets.cpu_price_targets, assets.cpu_performance_metrics, assets.cpu_analytics]
-
-
-def _run(url: str, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    return dg.materialize(ALL_ASSETS, resources={"app_database": AppDatabase(url=url)}, instance=instance,
-                          raise_on_error=False)
-
+from cpu_pipeline_tests.materialize import materialize
 
 def _catalogue(url: str, invalid: int, total: int = 20) -> None:
     cpus = [cpu(i, multi=-1 if i <= invalid else 5_000 + i) for i in range(1, total + 1)]
@@ -33,7 +24,7 @@ def _failure_context(result, instance, webhook_resource):
 def test_a_quarter_of_cpus_in_error_sends_the_failure_alert(sqlite_url, webhook):
     _catalogue(sqlite_url, invalid=5)
     with dg.instance_for_test() as instance:
-        result = _run(sqlite_url, instance)
+        result = materialize(sqlite_url, instance=instance)
         assert not result.success
         resource = AlertWebhook(url=webhook.url, ui_base_url="http://dagster.example:3000")
         alert_on_failed_run(_failure_context(result, instance, resource))
@@ -49,7 +40,7 @@ def test_a_quarter_of_cpus_in_error_sends_the_failure_alert(sqlite_url, webhook)
 def test_a_warning_error_rate_sends_the_warning_alert_after_a_successful_run(sqlite_url, webhook):
     _catalogue(sqlite_url, invalid=1)  # 5%: above 2%, below 10%
     with dg.instance_for_test() as instance:
-        result = _run(sqlite_url, instance)
+        result = materialize(sqlite_url, instance=instance)
         assert result.success
         [success] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_SUCCESS]
         context = dg.build_run_status_sensor_context(
@@ -64,7 +55,7 @@ def test_a_warning_error_rate_sends_the_warning_alert_after_a_successful_run(sql
 def test_a_clean_run_sends_nothing(sqlite_url, webhook):
     _catalogue(sqlite_url, invalid=0)
     with dg.instance_for_test() as instance:
-        result = _run(sqlite_url, instance)
+        result = materialize(sqlite_url, instance=instance)
         [success] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_SUCCESS]
         context = dg.build_run_status_sensor_context(
             sensor_name="alert_on_error_rate_warning", dagster_event=success, dagster_instance=instance,
@@ -75,7 +66,7 @@ def test_a_clean_run_sends_nothing(sqlite_url, webhook):
 
 def test_a_run_that_cannot_reach_its_database_sends_run_failed(webhook, tmp_path):
     with dg.instance_for_test() as instance:
-        result = _run("postgresql://postgres@127.0.0.1:1/nowhere", instance)
+        result = materialize("postgresql://postgres@127.0.0.1:1/nowhere", instance=instance)
         assert not result.success
         alert_on_failed_run(_failure_context(result, instance, AlertWebhook(url=webhook.url)))
     [alert] = webhook.received
@@ -94,7 +85,7 @@ def test_a_failing_webhook_is_logged_and_never_raises(sqlite_url, webhook, answe
         webhook.status = answer
     resource = AlertWebhook(url=url, timeout_seconds=2)
     with dg.instance_for_test() as instance:
-        result = _run(sqlite_url, instance)
+        result = materialize(sqlite_url, instance=instance)
         alert_on_failed_run(_failure_context(result, instance, resource))  # does not raise
     log = _ListLog()
     assert resource.send({"text": "probe"}, log) is False

@@ -3,21 +3,9 @@ import pandas as pd
 import pytest
 
 from cpu_pipeline.defs.recalculation import assets, checks
-from cpu_pipeline.lib.app_database import AppDatabase
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, WORKED_MEDIUM, cpu, listings_for
-
-ALL_ASSETS = [assets.cpus, assets.listings, assets.cpu_price_targets, assets.cpu_performance_metrics, assets.cpu_analytics]
-
-
-def _materialize(url: str, run_config: dict | None = None) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        ALL_ASSETS,
-        resources={"app_database": AppDatabase(url=url)},
-        run_config=run_config,
-        raise_on_error=False,
-    )
-
+from cpu_pipeline_tests.materialize import materialize
 
 def _check(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:
     [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == name]
@@ -36,7 +24,7 @@ def test_the_worked_cases_are_written_to_the_cent(sqlite_url):
         [cpu(1), cpu(2, multi=8_000), cpu(3, multi=12_000, single=2_500), cpu(4, multi=None)],
         listings_for(1, WORKED_HIGH) + listings_for(2, WORKED_MEDIUM) + listings_for(3, [500]) + listings_for(4, [250, 260]),
     )
-    result = _materialize(sqlite_url)
+    result = materialize(sqlite_url)
     assert result.success
     table = catalogues.cpu_table(sqlite_url)
     assert table.loc[1, ["price_target_good", "price_target_great", "price_target_fair", "price_target_stddev"]].tolist() == [
@@ -62,7 +50,7 @@ def test_the_worked_cases_are_written_to_the_cent(sqlite_url):
 
 def test_metadata_reports_counts_error_rate_and_a_preview(sqlite_url):
     catalogues.write(sqlite_url, *_healthy_catalogue(12))
-    result = _materialize(sqlite_url)
+    result = materialize(sqlite_url)
     [written] = [m for m in result.asset_materializations_for_node("cpu_analytics")]
     metadata = {key: value.value for key, value in written.metadata.items()}
     assert metadata["cpus_total"] == 12
@@ -81,7 +69,7 @@ def test_values_that_can_no_longer_be_computed_are_overwritten(sqlite_url):
              "dollar_per_mark_single": 1.0, "dollar_per_mark_multi": 0.5, "performance_value_percentile": 10.0,
              "performance_value_rating": "excellent"}
     catalogues.write(sqlite_url, [cpu(1, **stale), cpu(2)], listings_for(2, [100, 110]) + listings_for(1, [50], status="archived"))
-    assert _materialize(sqlite_url).success
+    assert materialize(sqlite_url).success
     row = catalogues.cpu_table(sqlite_url).loc[1]
     assert row["price_target_sample_size"] == 0
     assert row["price_target_confidence"] == "insufficient"
@@ -92,7 +80,7 @@ def test_values_that_can_no_longer_be_computed_are_overwritten(sqlite_url):
 
 def test_below_the_warning_threshold_the_gate_passes(sqlite_url):
     catalogues.write(sqlite_url, *_healthy_catalogue(10))
-    result = _materialize(sqlite_url)
+    result = materialize(sqlite_url)
     assert _check(result, checks.ERROR_RATE).passed
 
 
@@ -100,7 +88,7 @@ def test_above_the_warning_threshold_the_gate_warns_and_the_write_back_goes_ahea
     cpus, listings = _healthy_catalogue(20)
     cpus[0].update(cpu_mark_multi=-5, price_target_good=123.45, price_target_sample_size=7)  # 1 of 20: 5%
     catalogues.write(sqlite_url, cpus, listings)
-    result = _materialize(sqlite_url)
+    result = materialize(sqlite_url)
     assert result.success
     gate = _check(result, checks.ERROR_RATE)
     assert not gate.passed
@@ -124,7 +112,7 @@ def test_above_the_failure_threshold_nothing_is_written_and_the_run_fails(sqlite
     listings[6]["adjusted_price_usd"] = "NaN"  # a listing of CPU 3: 3 of 10 CPUs in error
     catalogues.write(sqlite_url, cpus, listings)
     before = catalogues.cpu_table(sqlite_url)
-    result = _materialize(sqlite_url)
+    result = materialize(sqlite_url)
     assert not result.success
     gate = _check(result, checks.ERROR_RATE)
     assert gate.severity == dg.AssetCheckSeverity.ERROR and not gate.passed
@@ -139,11 +127,11 @@ def test_the_thresholds_are_configurable(sqlite_url):
     cpus[1]["cpu_mark_multi"] = -1
     catalogues.write(sqlite_url, cpus, listings)
     config = {"ops": {"cpu_performance_metrics": {"config": {"warn_above": 0.25, "fail_above": 0.5}}}}
-    result = _materialize(sqlite_url, run_config=config)
+    result = materialize(sqlite_url, run_config=config)
     assert result.success
     assert _check(result, checks.ERROR_RATE).passed
     strict = {"ops": {"cpu_performance_metrics": {"config": {"warn_above": 0.0, "fail_above": 0.1}}}}
-    assert not _materialize(sqlite_url, run_config=strict).success
+    assert not materialize(sqlite_url, run_config=strict).success
 
 
 def test_the_derivations_can_be_called_directly_with_frames():

@@ -6,34 +6,18 @@ from datetime import date, timedelta
 
 import dagster as dg
 import pandas as pd
-import pytest
 import sqlalchemy as sa
 
 from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
 from cpu_pipeline.database import schema
-from cpu_pipeline.defs.price_history import assets as history
 from cpu_pipeline.defs.price_history.sensors import snapshot_after_recalculation
-from cpu_pipeline.defs.recalculation import assets
 from cpu_pipeline.lib.app_database import AppDatabase
 from cpu_pipeline.lib.clock import Clock
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, cpu, listings_for
+from cpu_pipeline_tests.materialize import materialize
 
-EVERYTHING = [assets.cpus, assets.listings, assets.cpu_price_targets, assets.cpu_performance_metrics,
-              assets.cpu_analytics, history.cpu_analytics_history, history.cpu_price_trends]
 FIRST_DAY = date(2026, 10, 1)
-
-
-def _night(url: str, day: date, instance: dg.DagsterInstance, partition: date | None = None,
-           pipeline_schema: str = schema.DEFAULT_PIPELINE_SCHEMA) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        EVERYTHING,
-        partition_key=(partition or day).isoformat(),
-        resources={"app_database": AppDatabase(url=url, pipeline_schema=pipeline_schema),
-                   "clock": Clock(fixed_day=day.isoformat())},
-        instance=instance,
-        raise_on_error=False,
-    )
 
 
 def _set_prices(url: str, cpu_id: int, prices: list[float]) -> None:
@@ -83,7 +67,7 @@ def test_the_history_of_thirty_nights_and_tonight_give_the_trends(sqlite_url):
                                for night in range(30)})
     last = FIRST_DAY + timedelta(days=30)
     with dg.instance_for_test() as instance:
-        assert _night(sqlite_url, last, instance).success
+        assert materialize(sqlite_url, day=last, instance=instance).success
     history = _table(sqlite_url, "history")
     assert len(history) == 30 * 2 + 3
     assert list(history.columns[:2]) == ["cpu_id", "day"]
@@ -104,7 +88,7 @@ def test_a_sharp_drop_is_flagged(sqlite_url):
     catalogues.write(sqlite_url, [cpu(1)], listings_for(1, [250, 260]))
     _seed_history(sqlite_url, {FIRST_DAY + timedelta(days=night): {1: 305.0} for night in range(7)})
     with dg.instance_for_test() as instance:
-        result = _night(sqlite_url, FIRST_DAY + timedelta(days=7), instance)
+        result = materialize(sqlite_url, day=FIRST_DAY + timedelta(days=7), instance=instance)
     [trends] = result.asset_materializations_for_node("cpu_price_trends")
     assert trends.metadata["price_drops"].value == 1
     assert "Test CPU 1" in trends.metadata["largest_drops"].value
@@ -114,10 +98,10 @@ def test_a_sharp_drop_is_flagged(sqlite_url):
 def test_rematerialising_a_day_replaces_that_day_and_nothing_else(sqlite_url):
     catalogues.write(sqlite_url, [cpu(1), cpu(2)], listings_for(1, [100, 110]) + listings_for(2, [200, 220]))
     with dg.instance_for_test() as instance:
-        assert _night(sqlite_url, FIRST_DAY, instance).success
-        assert _night(sqlite_url, FIRST_DAY + timedelta(days=1), instance).success
+        assert materialize(sqlite_url, day=FIRST_DAY, instance=instance).success
+        assert materialize(sqlite_url, day=FIRST_DAY + timedelta(days=1), instance=instance).success
         _set_prices(sqlite_url, 1, [120, 130])
-        assert _night(sqlite_url, FIRST_DAY + timedelta(days=1), instance).success
+        assert materialize(sqlite_url, day=FIRST_DAY + timedelta(days=1), instance=instance).success
     history = _table(sqlite_url, "history").set_index(["cpu_id", "day"]).sort_index()
     assert len(history) == 4
     assert history["price_target_good"].tolist() == [105.0, 125.0, 210.0, 210.0]
@@ -126,7 +110,7 @@ def test_rematerialising_a_day_replaces_that_day_and_nothing_else(sqlite_url):
 def test_on_postgres_only_the_history_needs_the_setup_and_it_says_so(postgres_url):
     catalogues.write(postgres_url, [cpu(1)], listings_for(1, WORKED_HIGH))
     with dg.instance_for_test() as instance:
-        result = _night(postgres_url, FIRST_DAY, instance)
+        result = materialize(postgres_url, day=FIRST_DAY, instance=instance)
     assert not result.success
     failed = {event.step_key: event.step_failure_data.error.to_string() for event in result.get_step_failure_events()}
     assert list(failed) == ["cpu_analytics_history"]  # the write-back went ahead; the trends never started
@@ -141,7 +125,7 @@ def test_the_pipeline_schema_is_configurable(postgres_url):
     engine = sa.create_engine(postgres_url)
     schema.create_pipeline_tables(engine, "pipeline_own")
     with dg.instance_for_test() as instance:
-        assert _night(postgres_url, FIRST_DAY, instance, pipeline_schema="pipeline_own").success
+        assert materialize(postgres_url, day=FIRST_DAY, instance=instance, pipeline_schema="pipeline_own").success
     assert _table(postgres_url, "history", "pipeline_own")["price_target_good"].tolist() == [352.80]
     assert _table(postgres_url, "trends", "pipeline_own")["cpu_id"].tolist() == [1]
     assert sa.inspect(engine).get_table_names(schema="public") == ["cpu", "listing"]
@@ -150,7 +134,7 @@ def test_the_pipeline_schema_is_configurable(postgres_url):
 def test_a_past_day_cannot_be_backfilled_from_live_data(sqlite_url):
     catalogues.write(sqlite_url, [cpu(1)], listings_for(1, [100, 110]))
     with dg.instance_for_test() as instance:
-        result = _night(sqlite_url, FIRST_DAY + timedelta(days=5), instance, partition=FIRST_DAY)
+        result = materialize(sqlite_url, day=FIRST_DAY + timedelta(days=5), instance=instance, partition=FIRST_DAY)
     assert not result.success
     [failure] = [e for e in result.all_events if e.is_step_failure and e.step_key == "cpu_analytics_history"]
     assert "cannot be computed" in failure.step_failure_data.error.message + str(failure.step_failure_data.user_failure_data)
