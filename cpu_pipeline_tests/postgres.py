@@ -14,16 +14,23 @@ def scalar(url: str, query: str, **params):
         engine.dispose()
 
 
-def wait_for_lock_wait(url: str, prefix: str, timeout: float = 120) -> int:
-    """The pid of the server process whose statement, starting with `prefix`, waits on a lock."""
+def wait_for_lock_wait(url: str, prefix: str, timeout: float = 120, count: int = 1) -> int:
+    """The pid of a server process whose statement, starting with `prefix`, waits on a lock, once
+    `count` such statements wait."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pid = scalar(url, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                          "AND wait_event_type = 'Lock' AND query LIKE :prefix", prefix=prefix + "%")
-        if pid:
-            return pid
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as connection:
+                pids = connection.execute(sa.text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND query LIKE :prefix"), {"prefix": prefix + "%"}).scalars().all()
+        finally:
+            engine.dispose()
+        if len(pids) >= count:
+            return pids[0]
         time.sleep(0.2)
-    raise TimeoutError(f"no statement {prefix!r} waited on a lock within {timeout} s")
+    raise TimeoutError(f"fewer than {count} statement(s) {prefix!r} waited on a lock within {timeout} s")
 
 
 def wait_until_backend_gone(url: str, pid: int, timeout: float = 60) -> None:

@@ -73,20 +73,15 @@ def test_a_write_back_terminated_midway_leaves_the_table_as_it_was(postgres_url)
     assert (catalogues.cpu_table(postgres_url)["price_target_updated_at"] > before["price_target_updated_at"]).all()
 
 
-class _LateProxy:
-    """A TCP port that refuses connections until `open()`, then forwards them to PostgreSQL:
-    the database is unreachable for the first attempt and back for the next."""
+class _DroppingProxy:
+    """A TCP port in front of PostgreSQL that drops the first `drops` connections at once, then forwards:
+    the database is unreachable for those attempts and back for the next, whatever the timing."""
 
-    def __init__(self, target_port: int):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+    def __init__(self, target_port: int, drops: int):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
         self.target_port = target_port
-        self.accepted = 0
-        self.server: socket.socket | None = None
-
-    def open(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", self.port))
+        self.drops = drops
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
@@ -95,7 +90,10 @@ class _LateProxy:
                 client, _ = self.server.accept()
             except OSError:
                 return
-            self.accepted += 1
+            if self.drops:
+                self.drops -= 1
+                client.close()
+                continue
             upstream = socket.create_connection(("127.0.0.1", self.target_port))
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
@@ -115,16 +113,14 @@ class _LateProxy:
                     pass
 
     def close(self) -> None:
-        if self.server:
-            self.server.close()
+        self.server.close()
 
 
 def test_a_transient_connection_error_on_the_loads_is_retried_with_backoff(postgres_url):
     _catalogue(postgres_url)
     server = sa.make_url(postgres_url)
-    proxy = _LateProxy(server.port or 5432)
+    proxy = _DroppingProxy(server.port or 5432, drops=2)  # the first attempt of each load
     url = server.set(port=proxy.port).render_as_string(hide_password=False)
-    threading.Timer(0.5, proxy.open).start()  # back before the first retry, 1 s later
     try:
         result = materialize(url)
     finally:

@@ -1,5 +1,4 @@
 import threading
-import time
 from datetime import date, datetime
 
 import numpy as np
@@ -12,7 +11,7 @@ from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COL
 from cpu_pipeline.database import bulk, schema
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import cpu, listings_for
-from cpu_pipeline_tests.postgres import relations
+from cpu_pipeline_tests.postgres import relations, wait_for_lock_wait
 
 
 def _rows(cpu_ids, good: float, confidence: str = "low") -> pd.DataFrame:
@@ -140,7 +139,7 @@ def test_a_second_write_back_waits_for_the_lock_and_never_interleaves(postgres_u
         for good in (111.0, 222.0)]
     for writer in writers:
         writer.start()
-    time.sleep(1.5)
+    wait_for_lock_wait(postgres_url, "SELECT pg_advisory_xact_lock", count=2)
     assert done == []  # both wait on the lock; the table is untouched meanwhile
     assert catalogues.cpu_table(postgres_url)["price_target_good"].isna().all()
     transaction.rollback()
