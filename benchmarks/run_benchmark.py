@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -150,8 +150,7 @@ def run_job(url: str, home: Path) -> JobRun:
     """Run the job as a user would, polling the memory of its process tree (dagster starts `tail` helpers)."""
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {**os.environ, "DATABASE_URL": url, "DAGSTER_HOME": str(home)}
-    command = [str(Path(sys.executable).with_name("dagster")), "job", "execute",
-               "-m", "cpu_pipeline.definitions", "-j", JOB_NAME]
+    command = [str(Path(sys.executable).with_name("dagster")), "job", "execute", "-m", "cpu_pipeline.definitions", "-j", JOB_NAME]
     # Not getrusage(RUSAGE_CHILDREN): a child's ru_maxrss includes the RSS it shared with this process
     # before exec, i.e. this script's own peak after generating the catalogue. VmHWM counts from exec.
     peak_process = peak_tree = 0
@@ -200,14 +199,20 @@ def time_reference(engine: sa.Engine) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/cpu_pipeline_bench",
-                        help="PostgreSQL URL of the benchmark database, created if missing; its cpu and listing "
-                             "rows are REPLACED unless --skip-generate (default: %(default)s)")
+    parser.add_argument(
+        "--database-url",
+        default="postgresql://postgres@127.0.0.1:5432/cpu_pipeline_bench",
+        help="PostgreSQL URL of the benchmark database, created if missing; its cpu and listing "
+        "rows are REPLACED unless --skip-generate (default: %(default)s)",
+    )
     parser.add_argument("--cpus", type=int, default=5000, help="CPUs to generate (default: %(default)s)")
     parser.add_argument("--listings", type=int, default=1_000_000, help="listings to generate (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the demo catalogue (default: %(default)s)")
-    parser.add_argument("--skip-generate", action="store_true",
-                        help="benchmark the rows already in the database instead of generating a catalogue")
+    parser.add_argument(
+        "--skip-generate",
+        action="store_true",
+        help="benchmark the rows already in the database instead of generating a catalogue",
+    )
     args = parser.parse_args(argv)
 
     ensure_database(args.database_url)
@@ -215,15 +220,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"database: {masked(args.database_url)}")
     if not args.skip_generate:
         generate_s, load_s, vacuum_s = generate(engine, args.cpus, args.listings, args.seed)
-        print(f"catalogue: generated in {generate_s:.1f} s, loaded (TRUNCATE + COPY) in {load_s:.1f} s, "
-              f"VACUUM ANALYZE in {vacuum_s:.1f} s")
+        print(
+            f"catalogue: generated in {generate_s:.1f} s, loaded (TRUNCATE + COPY) in {load_s:.1f} s, "
+            f"VACUUM ANALYZE in {vacuum_s:.1f} s"
+        )
     with engine.connect() as connection:
         cpu_count = connection.execute(sa.text("SELECT count(*) FROM cpu")).scalar_one()
         listing_count = connection.execute(sa.text("SELECT count(*) FROM listing")).scalar_one()
     print(f"rows: {cpu_count:,} CPUs, {listing_count:,} listings\n")
 
     # The job stamps its rows with naive UTC; rows stamped before this are from earlier runs.
-    job_started_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    job_started_at = datetime.now(UTC).replace(tzinfo=None)
     with tempfile.TemporaryDirectory(prefix="cpu_pipeline_bench_home_") as home:
         job = run_job(args.database_url, Path(home))
         status, steps = step_durations(Path(home))
@@ -237,8 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     sql_s = time_reference(engine)
     ratio = data_s / sql_s
     with engine.connect() as connection:
-        written = connection.execute(sa.text("SELECT count(*) FROM cpu WHERE price_target_updated_at >= :started"),
-                                     {"started": job_started_at}).scalar_one()
+        written = connection.execute(
+            sa.text("SELECT count(*) FROM cpu WHERE price_target_updated_at >= :started"), {"started": job_started_at}
+        ).scalar_one()
         expected = connection.execute(sa.text(CPUS_NOT_IN_ERROR_SQL)).scalar_one()
     engine.dispose()
 
@@ -258,12 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"listings per second (over the step sum): {listing_count / steps_s:,.0f}")
     # On a small catalogue the steps can take less than the allowance: no data time left to compare.
     shown = f"{ratio:.2f}x" if data_s > 0 else "n/a, the step sum is within the per-step allowance"
-    print(f"ratio job data time / SQL: {shown} (target <= {TARGET_RATIO:.0f}x): "
-          f"{'PASS' if ratio <= TARGET_RATIO else 'FAIL'}")
-    print(f"peak RSS of the largest process: {job.peak_process_mb:.0f} MB (limit {MEMORY_LIMIT_MB} MB): "
-          f"{'PASS' if job.peak_process_mb < MEMORY_LIMIT_MB else 'FAIL'}; whole tree: {job.peak_tree_mb:.0f} MB")
-    print(f"rows written by this run: {written:,}, CPUs not in error: {expected:,}: "
-          f"{'PASS' if written == expected else 'FAIL'}")
+    print(f"ratio job data time / SQL: {shown} (target <= {TARGET_RATIO:.0f}x): {'PASS' if ratio <= TARGET_RATIO else 'FAIL'}")
+    print(
+        f"peak RSS of the largest process: {job.peak_process_mb:.0f} MB (limit {MEMORY_LIMIT_MB} MB): "
+        f"{'PASS' if job.peak_process_mb < MEMORY_LIMIT_MB else 'FAIL'}; whole tree: {job.peak_tree_mb:.0f} MB"
+    )
+    print(f"rows written by this run: {written:,}, CPUs not in error: {expected:,}: {'PASS' if written == expected else 'FAIL'}")
     return 0 if ratio <= TARGET_RATIO and job.peak_process_mb < MEMORY_LIMIT_MB and written == expected else 1
 
 

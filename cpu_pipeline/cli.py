@@ -1,10 +1,10 @@
 """`cpu-pipeline`: run the recalculation once with a short summary, prepare a database, or generate a demo catalogue.
 
-    cpu-pipeline run                     # the job, on DATABASE_URL or the embedded default
-    cpu-pipeline setup                   # once, as the database's owner: the pipeline's schema and tables
-    cpu-pipeline grants --role cpu_pipeline   # the GRANT statements the pipeline's role needs
-    cpu-pipeline generate --cpus 5000 --listings 1000000 --replace
-    cpu-pipeline serve                   # webserver + daemon on the top-level dagster.yaml
+cpu-pipeline run                     # the job, on DATABASE_URL or the embedded default
+cpu-pipeline setup                   # once, as the database's owner: the pipeline's schema and tables
+cpu-pipeline grants --role cpu_pipeline   # the GRANT statements the pipeline's role needs
+cpu-pipeline generate --cpus 5000 --listings 1000000 --replace
+cpu-pipeline serve                   # webserver + daemon on the top-level dagster.yaml
 """
 
 import argparse
@@ -55,8 +55,10 @@ def generate(args: argparse.Namespace, configured: settings.Settings) -> int:
     cpus, listings = demo_catalogue.generate_catalogue(args.cpus, args.listings, args.seed)
     with _database(args, configured) as engine:
         demo_catalogue.write_catalogue(engine, cpus, listings, replace=args.replace)
-    print(f"wrote {len(cpus):,} CPUs and {len(listings):,} listings into {engine.url.render_as_string(hide_password=True)} "
-          f"in {time.perf_counter() - started:.1f} s")
+    print(
+        f"wrote {len(cpus):,} CPUs and {len(listings):,} listings into {engine.url.render_as_string(hide_password=True)} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     return 0
 
 
@@ -126,18 +128,25 @@ def main(argv: list[str] | None = None) -> int:
     except settings.SettingsError as error:
         print(f"cpu-pipeline: {error}", file=sys.stderr)
         return 2
-    parser = argparse.ArgumentParser(prog="cpu-pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="cpu-pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the recalculation once and print a summary").set_defaults(handler=run)
     setting_up = commands.add_parser(
-        "setup", help="create the pipeline's schema and its two tables where missing (once, as the database's owner)")
+        "setup", help="create the pipeline's schema and its two tables where missing (once, as the database's owner)"
+    )
     granting = commands.add_parser(
-        "grants", help="print the GRANT statements that give a role exactly the privileges the pipeline needs")
+        "grants", help="print the GRANT statements that give a role exactly the privileges the pipeline needs"
+    )
     granting.add_argument("--role", required=True, help="the role the pipeline connects as")
     for command, handler in ((setting_up, setup), (granting, grant)):
         command.add_argument("--database-url", help="SQLAlchemy URL (default: $DATABASE_URL)")
-        command.add_argument("--schema", default=configured.pipeline_schema,
-                             help="the schema of the pipeline's own tables (default: $CPU_PIPELINE_SCHEMA or cpu_pipeline)")
+        command.add_argument(
+            "--schema",
+            default=configured.pipeline_schema,
+            help="the schema of the pipeline's own tables (default: $CPU_PIPELINE_SCHEMA or cpu_pipeline)",
+        )
         command.set_defaults(handler=handler)
     generating = commands.add_parser("generate", help="write a deterministic demo catalogue into a database")
     generating.add_argument("--cpus", type=int, default=300)
@@ -147,10 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     generating.add_argument("--replace", action="store_true", help="delete the rows already in cpu and listing first")
     generating.set_defaults(handler=generate)
     serving = commands.add_parser("serve", help="run the Dagster webserver and daemon on the top-level dagster.yaml")
-    serving.add_argument("--port", type=int, default=configured.dagster_port,
-                         help="the webserver's port (default: $DAGSTER_PORT or 3000)")
-    serving.add_argument("--host", default=configured.dagster_host,
-                         help="address the webserver binds to (default: $DAGSTER_HOST or 127.0.0.1, this host only)")
+    serving.add_argument(
+        "--port", type=int, default=configured.dagster_port, help="the webserver's port (default: $DAGSTER_PORT or 3000)"
+    )
+    serving.add_argument(
+        "--host",
+        default=configured.dagster_host,
+        help="address the webserver binds to (default: $DAGSTER_HOST or 127.0.0.1, this host only)",
+    )
     serving.set_defaults(handler=serve)
     args = parser.parse_args(argv)
     try:

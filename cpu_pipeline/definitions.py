@@ -42,7 +42,9 @@ def with_team_policy(domains: dg.Definitions, database_kind: str) -> dg.Definiti
 # The one Definitions object at module scope, as Dagster requires. The defs folder is found through
 # pyproject.toml's [tool.dg] section, beside this package in the checkout (`pip install -e .`, as `make` installs it).
 defs = dg.Definitions.merge(
-    with_team_policy(dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
-                     database_kind=backend(settings.current().database_url)),
+    with_team_policy(
+        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
+        database_kind=backend(settings.current().database_url),
+    ),
     dg.Definitions(executor=dg.in_process_executor),
 )

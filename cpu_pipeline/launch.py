@@ -38,8 +38,9 @@ def launch_recalculation(host: str = "127.0.0.1", port: int = 3000) -> str:
     return client.submit_job_execution(JOB, repository_location_name=LOCATION, repository_name=REPOSITORY)
 
 
-def wait_for_run(run_id: str, host: str = "127.0.0.1", port: int = 3000, timeout: float = 3600,
-                 poll_seconds: float = 2) -> DagsterRunStatus:
+def wait_for_run(
+    run_id: str, host: str = "127.0.0.1", port: int = 3000, timeout: float = 3600, poll_seconds: float = 2
+) -> DagsterRunStatus:
     """Poll the run's status until it finishes; return SUCCESS, FAILURE or CANCELED.
 
     `timeout` (seconds) covers the time in the queue as well as the run itself.

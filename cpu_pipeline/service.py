@@ -76,8 +76,14 @@ class Stack:
                 pass
 
 
-def start(root: Path, dagster_home: Path, port: int, env: dict[str, str] | None = None,
-          log_dir: Path | None = None, host: str = "127.0.0.1") -> Stack:
+def start(
+    root: Path,
+    dagster_home: Path,
+    port: int,
+    env: dict[str, str] | None = None,
+    log_dir: Path | None = None,
+    host: str = "127.0.0.1",
+) -> Stack:
     """Start the webserver (on `host`:`port`, loopback unless told otherwise) and the daemon for
     the workspace in `root`."""
     bin_dir = Path(sys.executable).parent
@@ -89,10 +95,17 @@ def start(root: Path, dagster_home: Path, port: int, env: dict[str, str] | None 
     }
     for name, command in commands.items():
         output = open(log_dir / f"{name}.log", "w") if log_dir else None
-        stack.processes.append(subprocess.Popen(
-            command, cwd=root, env=child_env, preexec_fn=_reset_signals, start_new_session=True,
-            stdout=output, stderr=subprocess.STDOUT if output else None,
-        ))
+        stack.processes.append(
+            subprocess.Popen(
+                command,
+                cwd=root,
+                env=child_env,
+                preexec_fn=_reset_signals,
+                start_new_session=True,
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
+            )
+        )
     return stack
 
 

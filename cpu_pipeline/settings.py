@@ -85,33 +85,81 @@ class Variable:
 
 
 VARIABLES = (
-    Variable("DATABASE_URL", "Deal Brain's database",
-             "a SQLAlchemy URL: " + ", ".join(f"`{scheme}://`" for scheme in DRIVERS if scheme != "sqlite")
-             + " or `sqlite:///path`",
-             None, "the embedded SQLite `cpu_pipeline.sqlite` in the data folder, with the demo catalogue",
-             _database_url, secret="it holds the password"),
-    Variable("CPU_PIPELINE_DATA_DIR", "the working data folder (the embedded database)",
-             "a folder, relative to the working directory or absolute", "data"),
-    Variable("CPU_PIPELINE_SCHEMA", "the PostgreSQL schema of the pipeline's own tables (`cpu-pipeline setup` creates it)",
-             "a schema name", DEFAULT_PIPELINE_SCHEMA),
-    Variable("CPU_PIPELINE_SCHEDULE_CRON", "when `recalculate_cpu_metrics_nightly` runs, in UTC",
-             "a cron expression of five fields", "30 2 * * *", parse=_cron),
-    Variable("CPU_PIPELINE_MAX_RUNTIME_SECONDS", "a recalculation's maximum runtime (the job's `dagster/max_runtime`)",
-             "a whole number of seconds above 0", "3600", parse=_seconds),
-    Variable("ALERT_WEBHOOK_URL", "where alerts are POSTed, Slack-compatible",
-             "an `http://` or `https://` URL", None, "none: alerts are only logged", _http_url,
-             secret="it holds the token"),
-    Variable("CPU_PIPELINE_UI_BASE_URL", "the UI address the alerts link to",
-             "an `http://` or `https://` URL", "http://127.0.0.1:3000", parse=_http_url),
-    Variable("DAGSTER_PG_URL", "Dagster's own storage (runs, events, schedules) for `make serve`, read by the "
-             "top-level `dagster.yaml`", "a `postgresql://` URL", None, "none: required by `make serve`",
-             _dagster_pg_url, secret="it holds the password"),
-    Variable("DAGSTER_HOST", "the address the webserver binds (`make serve`, `make dev`)",
-             "an IP address or host name; `0.0.0.0` for every interface", "127.0.0.1"),
+    Variable(
+        "DATABASE_URL",
+        "Deal Brain's database",
+        "a SQLAlchemy URL: " + ", ".join(f"`{scheme}://`" for scheme in DRIVERS if scheme != "sqlite") + " or `sqlite:///path`",
+        None,
+        "the embedded SQLite `cpu_pipeline.sqlite` in the data folder, with the demo catalogue",
+        _database_url,
+        secret="it holds the password",
+    ),
+    Variable(
+        "CPU_PIPELINE_DATA_DIR",
+        "the working data folder (the embedded database)",
+        "a folder, relative to the working directory or absolute",
+        "data",
+    ),
+    Variable(
+        "CPU_PIPELINE_SCHEMA",
+        "the PostgreSQL schema of the pipeline's own tables (`cpu-pipeline setup` creates it)",
+        "a schema name",
+        DEFAULT_PIPELINE_SCHEMA,
+    ),
+    Variable(
+        "CPU_PIPELINE_SCHEDULE_CRON",
+        "when `recalculate_cpu_metrics_nightly` runs, in UTC",
+        "a cron expression of five fields",
+        "30 2 * * *",
+        parse=_cron,
+    ),
+    Variable(
+        "CPU_PIPELINE_MAX_RUNTIME_SECONDS",
+        "a recalculation's maximum runtime (the job's `dagster/max_runtime`)",
+        "a whole number of seconds above 0",
+        "3600",
+        parse=_seconds,
+    ),
+    Variable(
+        "ALERT_WEBHOOK_URL",
+        "where alerts are POSTed, Slack-compatible",
+        "an `http://` or `https://` URL",
+        None,
+        "none: alerts are only logged",
+        _http_url,
+        secret="it holds the token",
+    ),
+    Variable(
+        "CPU_PIPELINE_UI_BASE_URL",
+        "the UI address the alerts link to",
+        "an `http://` or `https://` URL",
+        "http://127.0.0.1:3000",
+        parse=_http_url,
+    ),
+    Variable(
+        "DAGSTER_PG_URL",
+        "Dagster's own storage (runs, events, schedules) for `make serve`, read by the top-level `dagster.yaml`",
+        "a `postgresql://` URL",
+        None,
+        "none: required by `make serve`",
+        _dagster_pg_url,
+        secret="it holds the password",
+    ),
+    Variable(
+        "DAGSTER_HOST",
+        "the address the webserver binds (`make serve`, `make dev`)",
+        "an IP address or host name; `0.0.0.0` for every interface",
+        "127.0.0.1",
+    ),
     Variable("DAGSTER_PORT", "the webserver's port (`make serve`, `make dev`)", "1 to 65535", "3000", parse=_port),
-    Variable("DAGSTER_HOME", "Dagster's instance folder, read by Dagster itself; `make run` and `make dev` set "
-             "`data/dagster_home`, `make serve` the repository root", "a folder holding `dagster.yaml`",
-             None, "none: `cpu-pipeline run` uses a throwaway instance"),
+    Variable(
+        "DAGSTER_HOME",
+        "Dagster's instance folder, read by Dagster itself; `make run` and `make dev` set "
+        "`data/dagster_home`, `make serve` the repository root",
+        "a folder holding `dagster.yaml`",
+        None,
+        "none: `cpu-pipeline run` uses a throwaway instance",
+    ),
 )
 BY_NAME = {variable.name: variable for variable in VARIABLES}
 

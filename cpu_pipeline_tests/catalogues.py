@@ -10,14 +10,22 @@ WORKED_MEDIUM = [400, 410, 390, 405, 395, 415, 385]
 
 
 def cpu(cpu_id: int, multi=10_000, single=2_000, **values) -> dict:
-    return {"id": cpu_id, "name": f"Test CPU {cpu_id}", "manufacturer": "Intel",
-            "cpu_mark_multi": multi, "cpu_mark_single": single, **values}
+    return {
+        "id": cpu_id,
+        "name": f"Test CPU {cpu_id}",
+        "manufacturer": "Intel",
+        "cpu_mark_multi": multi,
+        "cpu_mark_single": single,
+        **values,
+    }
 
 
 def listings_for(cpu_id, prices, status="active", first_id=None) -> list[dict]:
     first_id = first_id if first_id is not None else cpu_id * 1000
-    return [{"id": first_id + offset, "cpu_id": cpu_id, "status": status, "price_usd": None, "adjusted_price_usd": price}
-            for offset, price in enumerate(prices)]
+    return [
+        {"id": first_id + offset, "cpu_id": cpu_id, "status": status, "price_usd": None, "adjusted_price_usd": price}
+        for offset, price in enumerate(prices)
+    ]
 
 
 # Deal Brain's NOT NULL columns without a default, which the pipeline never reads: filled where the table has them.

@@ -277,8 +277,9 @@ def served(tmp_path_factory, alert_inbox):
     port = free_port()
     secret = f"pw-{uuid.uuid4().hex}"  # trust auth ignores it; the tests look for it everywhere
     with fresh_postgres_database("cpu_pipeline_dagster") as dagster_db, fresh_postgres_database("cpu_pipeline_app") as app_db:
-        dagster_url, app_url = (sa.make_url(url).set(password=secret).render_as_string(hide_password=False)
-                                for url in (dagster_db, app_db))
+        dagster_url, app_url = (
+            sa.make_url(url).set(password=secret).render_as_string(hide_password=False) for url in (dagster_db, app_db)
+        )
         fill_app_database(app_url)
         env = {
             "DAGSTER_PG_URL": dagster_url,

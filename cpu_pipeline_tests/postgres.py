@@ -22,9 +22,17 @@ def wait_for_lock_wait(url: str, prefix: str, timeout: float = 120, count: int =
         engine = sa.create_engine(url)
         try:
             with engine.connect() as connection:
-                pids = connection.execute(sa.text(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock' AND query LIKE :prefix"), {"prefix": prefix + "%"}).scalars().all()
+                pids = (
+                    connection.execute(
+                        sa.text(
+                            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND wait_event_type = 'Lock' AND query LIKE :prefix"
+                        ),
+                        {"prefix": prefix + "%"},
+                    )
+                    .scalars()
+                    .all()
+                )
         finally:
             engine.dispose()
         if len(pids) >= count:
@@ -47,10 +55,12 @@ def relations(url: str) -> set[tuple[str, str, str]]:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
-            found = connection.execute(sa.text(
-                "SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "UNION ALL SELECT 'schema', nspname, '' FROM pg_namespace"
-            )).all()
+            found = connection.execute(
+                sa.text(
+                    "SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "UNION ALL SELECT 'schema', nspname, '' FROM pg_namespace"
+                )
+            ).all()
     finally:
         engine.dispose()
     return {tuple(row) for row in found}

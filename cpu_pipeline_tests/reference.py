@@ -69,29 +69,46 @@ def reference(cpus: list[dict], listings: list[dict]) -> dict[int, dict | str]:
         scores[cpu["id"]] = multi, single
 
     # Peers: CPUs not in error with a multi-thread score and at least one price (single not needed).
-    peer_ratios = [statistics.mean(prices[i]) / scores[i][0]
-                   for i in prices if i not in in_error and scores[i][0] is not None and prices[i]]
+    peer_ratios = [
+        statistics.mean(prices[i]) / scores[i][0] for i in prices if i not in in_error and scores[i][0] is not None and prices[i]
+    ]
 
     expected = {}
     for cpu_id, p in prices.items():
         if cpu_id in in_error:
             expected[cpu_id] = ERROR
             continue
-        values = dict.fromkeys(["price_target_good", "price_target_great", "price_target_fair", "price_target_stddev",
-                                "dollar_per_mark_single", "dollar_per_mark_multi",
-                                "performance_value_percentile", "performance_value_rating"])
+        values = dict.fromkeys(
+            [
+                "price_target_good",
+                "price_target_great",
+                "price_target_fair",
+                "price_target_stddev",
+                "dollar_per_mark_single",
+                "dollar_per_mark_multi",
+                "performance_value_percentile",
+                "performance_value_rating",
+            ]
+        )
         values.update(price_target_sample_size=len(p), price_target_confidence=confidence(len(p)))
         if len(p) >= 2:
             mean, sd = statistics.mean(p), statistics.stdev(p)
-            values.update(price_target_good=round(mean, 2), price_target_great=round(max(mean - sd, 0.0), 2),
-                          price_target_fair=round(mean + sd, 2), price_target_stddev=round(sd, 2))
+            values.update(
+                price_target_good=round(mean, 2),
+                price_target_great=round(max(mean - sd, 0.0), 2),
+                price_target_fair=round(mean + sd, 2),
+                price_target_stddev=round(sd, 2),
+            )
         multi, single = scores[cpu_id]
         if multi is not None and single is not None and p:
             average = statistics.mean(p)
             ratio = average / multi
             percentile = (sum(peer < ratio for peer in peer_ratios) / len(peer_ratios)) * 100
-            values.update(dollar_per_mark_single=round(average / single, 4), dollar_per_mark_multi=round(ratio, 4),
-                          performance_value_percentile=round(percentile, 1),
-                          performance_value_rating=rating(percentile))
+            values.update(
+                dollar_per_mark_single=round(average / single, 4),
+                dollar_per_mark_multi=round(ratio, 4),
+                performance_value_percentile=round(percentile, 1),
+                performance_value_rating=rating(percentile),
+            )
         expected[cpu_id] = values
     return expected

@@ -38,10 +38,12 @@ class Served:
         assert "errors" not in body, body["errors"]
         return body["data"]
 
-    def launch(self, run_config: dict | None = None, job: str = JOB, tags: dict | None = None,
-               asset_selection: list[str] | None = None) -> str:
-        return self.client.submit_job_execution(job, repository_location_name=LOCATION, run_config=run_config or {},
-                                                tags=tags, asset_selection=asset_selection)
+    def launch(
+        self, run_config: dict | None = None, job: str = JOB, tags: dict | None = None, asset_selection: list[str] | None = None
+    ) -> str:
+        return self.client.submit_job_execution(
+            job, repository_location_name=LOCATION, run_config=run_config or {}, tags=tags, asset_selection=asset_selection
+        )
 
     def wait_for_run(self, run_id: str, timeout: float = 180) -> str:
         deadline = time.monotonic() + timeout
@@ -59,16 +61,20 @@ class Served:
         """Start or stop the every-minute schedule; when stopping, wait until every run it (or anything
         else) launched has finished, so that the one run slot is free for the next test."""
         if running:
-            started = self.graphql("""mutation($selector: ScheduleSelector!) {
-                startSchedule(scheduleSelector: $selector) { __typename } }""", selector=SCHEDULE_SELECTOR)
+            started = self.graphql(
+                """mutation($selector: ScheduleSelector!) {
+                startSchedule(scheduleSelector: $selector) { __typename } }""",
+                selector=SCHEDULE_SELECTOR,
+            )
             assert started["startSchedule"]["__typename"] == "ScheduleStateResult", started
             return
-        state = self.graphql("""query($selector: ScheduleSelector!) { scheduleOrError(scheduleSelector: $selector) {
+        state = self.graphql(
+            """query($selector: ScheduleSelector!) { scheduleOrError(scheduleSelector: $selector) {
                                   ... on Schedule { scheduleState { id status } } } }""",
-                             selector=SCHEDULE_SELECTOR)["scheduleOrError"]["scheduleState"]
+            selector=SCHEDULE_SELECTOR,
+        )["scheduleOrError"]["scheduleState"]
         if state["status"] == "RUNNING":
-            stopped = self.graphql("""mutation($id: String) { stopRunningSchedule(id: $id) { __typename } }""",
-                                   id=state["id"])
+            stopped = self.graphql("""mutation($id: String) { stopRunningSchedule(id: $id) { __typename } }""", id=state["id"])
             assert stopped["stopRunningSchedule"]["__typename"] == "ScheduleStateResult", stopped
         unfinished = """query { runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) {
                           ... on Runs { results { runId } } } }"""

@@ -15,7 +15,8 @@ def test_setup_says_what_it_created_and_that_a_second_run_needed_nothing(postgre
     assert "cpu-pipeline grants --role" in first
     assert cli.main(["setup"]) == 0
     assert "nothing to create: cpu_pipeline.cpu_analytics_history and cpu_pipeline.cpu_price_trends already exist" in (
-        capsys.readouterr().out)
+        capsys.readouterr().out
+    )
 
 
 def test_setup_takes_the_schema_from_the_environment_or_the_option(postgres_url, capsys, monkeypatch):

@@ -35,8 +35,16 @@ DAILY_UTC = ("DailyPartitionsDefinition", "2026-01-01", "UTC", 1)  # type, first
 
 
 def _asset(group: str, kinds: set[str], partitions: tuple | None = None) -> dict:
-    return {"group": group, "owners": OWNERS, "kinds": kinds, "tags": {f"dagster/kind/{kind}": "" for kind in kinds},
-            "metadata": set(), "partitions": partitions, "pool": "cpu_metrics", "described": True}
+    return {
+        "group": group,
+        "owners": OWNERS,
+        "kinds": kinds,
+        "tags": {f"dagster/kind/{kind}": "" for kind in kinds},
+        "metadata": set(),
+        "partitions": partitions,
+        "pool": "cpu_metrics",
+        "described": True,
+    }
 
 
 # Per asset: everything the UI shows about it, and the pool its runs queue in; deps are ALL_DEPENDENCIES.
@@ -59,23 +67,52 @@ BLOCKING = {
     ("cpu_analytics", "every_cpu_accounted_for"): False,
 }
 JOBS = {
-    "recalculate_cpu_metrics": {"assets": set(EXPECTED_DEPENDENCIES), "checks": EXPECTED_CHECKS,
-                                "tags": {"dagster/max_runtime": "3600"}, "partitions": None, "described": True},
-    "snapshot_cpu_price_history": {"assets": set(HISTORY_DEPENDENCIES), "checks": set(), "tags": {},
-                                   "partitions": DAILY_UTC, "described": True},
+    "recalculate_cpu_metrics": {
+        "assets": set(EXPECTED_DEPENDENCIES),
+        "checks": EXPECTED_CHECKS,
+        "tags": {"dagster/max_runtime": "3600"},
+        "partitions": None,
+        "described": True,
+    },
+    "snapshot_cpu_price_history": {
+        "assets": set(HISTORY_DEPENDENCIES),
+        "checks": set(),
+        "tags": {},
+        "partitions": DAILY_UTC,
+        "described": True,
+    },
 }
 SCHEDULES = {
-    "recalculate_cpu_metrics_nightly": {"job": "recalculate_cpu_metrics", "cron": "30 2 * * *", "timezone": "UTC",
-                                        "default_status": dg.DefaultScheduleStatus.RUNNING, "described": True},
+    "recalculate_cpu_metrics_nightly": {
+        "job": "recalculate_cpu_metrics",
+        "cron": "30 2 * * *",
+        "timezone": "UTC",
+        "default_status": dg.DefaultScheduleStatus.RUNNING,
+        "described": True,
+    },
 }
 SENSORS = {
-    "alert_on_failed_run": {"type": "RUN_STATUS", "default_status": dg.DefaultSensorStatus.RUNNING,
-                            "minimum_interval_seconds": 5, "requests": None, "described": True},
-    "alert_on_error_rate_warning": {"type": "RUN_STATUS", "default_status": dg.DefaultSensorStatus.RUNNING,
-                                    "minimum_interval_seconds": 5, "requests": None, "described": True},
-    "snapshot_after_recalculation": {"type": "RUN_STATUS", "default_status": dg.DefaultSensorStatus.RUNNING,
-                                     "minimum_interval_seconds": 5, "requests": ["snapshot_cpu_price_history"],
-                                     "described": True},
+    "alert_on_failed_run": {
+        "type": "RUN_STATUS",
+        "default_status": dg.DefaultSensorStatus.RUNNING,
+        "minimum_interval_seconds": 5,
+        "requests": None,
+        "described": True,
+    },
+    "alert_on_error_rate_warning": {
+        "type": "RUN_STATUS",
+        "default_status": dg.DefaultSensorStatus.RUNNING,
+        "minimum_interval_seconds": 5,
+        "requests": None,
+        "described": True,
+    },
+    "snapshot_after_recalculation": {
+        "type": "RUN_STATUS",
+        "default_status": dg.DefaultSensorStatus.RUNNING,
+        "minimum_interval_seconds": 5,
+        "requests": ["snapshot_cpu_price_history"],
+        "described": True,
+    },
 }
 RESOURCES = {"app_database", "alert_webhook", "clock"}
 
@@ -83,8 +120,12 @@ RESOURCES = {"app_database", "alert_webhook", "clock"}
 def _partitions(partitions_def) -> tuple | None:
     if partitions_def is None:
         return None
-    return (type(partitions_def).__name__, partitions_def.start.date().isoformat(), partitions_def.timezone,
-            partitions_def.end_offset)
+    return (
+        type(partitions_def).__name__,
+        partitions_def.start.date().isoformat(),
+        partitions_def.timezone,
+        partitions_def.end_offset,
+    )
 
 
 def test_definitions_load():
@@ -117,9 +158,14 @@ def test_every_asset_is_pinned():
     snapshot = {}
     for spec in defs.resolve_all_asset_specs():
         snapshot[spec.key.to_user_string()] = {
-            "group": spec.group_name, "owners": spec.owners, "kinds": spec.kinds, "tags": dict(spec.tags),
-            "metadata": set(spec.metadata), "partitions": _partitions(spec.partitions_def),
-            "pool": defs.resolve_assets_def(spec.key).op.pool, "described": bool(spec.description),
+            "group": spec.group_name,
+            "owners": spec.owners,
+            "kinds": spec.kinds,
+            "tags": dict(spec.tags),
+            "metadata": set(spec.metadata),
+            "partitions": _partitions(spec.partitions_def),
+            "pool": defs.resolve_assets_def(spec.key).op.pool,
+            "described": bool(spec.description),
         }
         assert {dep.asset_key.to_user_string() for dep in spec.deps} == ALL_DEPENDENCIES[spec.key.to_user_string()]
     assert snapshot == ASSETS
@@ -143,25 +189,38 @@ def test_the_jobs_are_pinned():
         snapshot[job.name] = {
             "assets": {key.to_user_string() for key in job.asset_layer.executable_asset_keys},
             "checks": {(key.asset_key.to_user_string(), key.name) for key in job.asset_layer.asset_graph.asset_check_keys},
-            "tags": dict(job.tags), "partitions": _partitions(job.partitions_def), "described": bool(job.description),
+            "tags": dict(job.tags),
+            "partitions": _partitions(job.partitions_def),
+            "described": bool(job.description),
         }
     assert snapshot == JOBS
 
 
 def test_the_schedules_are_pinned():
-    snapshot = {schedule.name: {"job": schedule.job_name, "cron": schedule.cron_schedule,
-                                "timezone": schedule.execution_timezone, "default_status": schedule.default_status,
-                                "described": bool(schedule.description)}
-                for schedule in defs.schedules}
+    snapshot = {
+        schedule.name: {
+            "job": schedule.job_name,
+            "cron": schedule.cron_schedule,
+            "timezone": schedule.execution_timezone,
+            "default_status": schedule.default_status,
+            "described": bool(schedule.description),
+        }
+        for schedule in defs.schedules
+    }
     assert snapshot == SCHEDULES
 
 
 def test_the_sensors_are_pinned():
-    snapshot = {sensor.name: {"type": sensor.sensor_type.value, "default_status": sensor.default_status,
-                              "minimum_interval_seconds": sensor.minimum_interval_seconds,
-                              "requests": [job.name for job in sensor.jobs] if sensor.has_jobs else None,
-                              "described": bool(sensor.description)}
-                for sensor in defs.sensors}
+    snapshot = {
+        sensor.name: {
+            "type": sensor.sensor_type.value,
+            "default_status": sensor.default_status,
+            "minimum_interval_seconds": sensor.minimum_interval_seconds,
+            "requests": [job.name for job in sensor.jobs] if sensor.has_jobs else None,
+            "described": bool(sensor.description),
+        }
+        for sensor in defs.sensors
+    }
     assert snapshot == SENSORS
 
 

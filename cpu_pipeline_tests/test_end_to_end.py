@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -23,8 +23,13 @@ from cpu_pipeline_tests.postgres import relations
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 # Every form of URL Deal Brain's settings use (asyncpg's with its own ssl parameter) or libpq knows.
-URL_FORMS = {"postgresql+asyncpg": {"ssl": "disable"}, "postgresql+psycopg": {}, "postgresql+psycopg2": {},
-             "postgresql": {}, "postgres": {}}
+URL_FORMS = {
+    "postgresql+asyncpg": {"ssl": "disable"},
+    "postgresql+psycopg": {},
+    "postgresql+psycopg2": {},
+    "postgresql": {},
+    "postgres": {},
+}
 WRITTEN_VALUES = [column for column in schema.ANALYTICS_COLUMNS if not column.endswith("_updated_at")]
 
 
@@ -33,8 +38,10 @@ def _run(command: list[str], env: dict, cwd: Path = ROOT) -> subprocess.Complete
 
 
 def _dagster_job_execute(url: str, dagster_home: str) -> subprocess.CompletedProcess:
-    return _run([str(BIN / "dagster"), "job", "execute", "-m", "cpu_pipeline.definitions", "-j", "recalculate_cpu_metrics"],
-                {"DATABASE_URL": url, "DAGSTER_HOME": dagster_home})
+    return _run(
+        [str(BIN / "dagster"), "job", "execute", "-m", "cpu_pipeline.definitions", "-j", "recalculate_cpu_metrics"],
+        {"DATABASE_URL": url, "DAGSTER_HOME": dagster_home},
+    )
 
 
 def _execute(url: str, statements: str) -> None:
@@ -73,7 +80,11 @@ def test_the_worked_case_round_trips_through_postgres(shaped_postgres_url, dagst
     assert result.returncode == 0, result.stderr[-3000:]
     table = catalogues.cpu_table(postgres_url)
     assert table.loc[1, ["price_target_good", "price_target_great", "price_target_fair", "price_target_stddev"]].tolist() == [
-        352.80, 338.02, 367.58, 14.78]
+        352.80,
+        338.02,
+        367.58,
+        14.78,
+    ]
 
 
 def test_a_run_above_the_error_gate_exits_non_zero_and_writes_nothing(shaped_postgres_url, dagster_home):
@@ -91,10 +102,21 @@ def test_the_drop_in_issues_catalogue_gets_deal_brains_values_on_its_real_schema
     # Stored doubles as the valuation rules leave them; rounding them to cents first would move A's
     # good and fair by a cent, tie B with C, and turn D's good of 117.31 into 117.30.
     url = deal_brain_postgres_url
-    catalogues.write(url, [cpu(1, multi=10_000, single=2_000), cpu(2, multi=1_000, single=500),
-                           cpu(3, multi=1_000, single=500), cpu(4, multi=None, single=None), cpu(5, multi=None, single=None)],
-                     listings_for(1, [209.366, 209.336]) + listings_for(2, [100.004]) + listings_for(3, [100.001])
-                     + listings_for(4, [156.39000000000001, 78.22]) + listings_for(5, [156.39, 78.22]))
+    catalogues.write(
+        url,
+        [
+            cpu(1, multi=10_000, single=2_000),
+            cpu(2, multi=1_000, single=500),
+            cpu(3, multi=1_000, single=500),
+            cpu(4, multi=None, single=None),
+            cpu(5, multi=None, single=None),
+        ],
+        listings_for(1, [209.366, 209.336])
+        + listings_for(2, [100.004])
+        + listings_for(3, [100.001])
+        + listings_for(4, [156.39000000000001, 78.22])
+        + listings_for(5, [156.39, 78.22]),
+    )
     result = _dagster_job_execute(url, dagster_home)
     assert result.returncode == 0, result.stderr[-3000:]
     table = catalogues.cpu_table(url)
@@ -111,8 +133,11 @@ def test_the_drop_in_issues_catalogue_gets_deal_brains_values_on_its_real_schema
 
 def test_the_job_writes_the_same_rows_whichever_form_of_deal_brains_url_it_is_given(deal_brain_postgres_url, dagster_home):
     url = deal_brain_postgres_url
-    catalogues.write(url, [cpu(1), cpu(2, multi=1000, single=500), cpu(3, multi=1000, single=500), cpu(4)],
-                     listings_for(1, WORKED_HIGH) + listings_for(2, [100.004]) + listings_for(3, [100.001, 97.27799999999999]))
+    catalogues.write(
+        url,
+        [cpu(1), cpu(2, multi=1000, single=500), cpu(3, multi=1000, single=500), cpu(4)],
+        listings_for(1, WORKED_HIGH) + listings_for(2, [100.004]) + listings_for(3, [100.001, 97.27799999999999]),
+    )
     secret = f"pw-{uuid.uuid4().hex}"  # trust auth ignores it; it must never be shown
     written, stamps = [], []
     for scheme, query in URL_FORMS.items():
@@ -160,10 +185,21 @@ def test_both_jobs_run_as_a_role_holding_exactly_the_printed_grants_and_create_n
 
         recalculation = _dagster_job_execute(as_role, dagster_home)
         assert recalculation.returncode == 0, recalculation.stderr[-3000:]
-        today = datetime.now(timezone.utc).date().isoformat()
-        history = _run([str(BIN / "dagster"), "job", "execute", "-m", "cpu_pipeline.definitions",
-                        "-j", "snapshot_cpu_price_history", "--tags", json.dumps({"dagster/partition": today})],
-                       {"DATABASE_URL": as_role, "DAGSTER_HOME": dagster_home})
+        today = datetime.now(UTC).date().isoformat()
+        history = _run(
+            [
+                str(BIN / "dagster"),
+                "job",
+                "execute",
+                "-m",
+                "cpu_pipeline.definitions",
+                "-j",
+                "snapshot_cpu_price_history",
+                "--tags",
+                json.dumps({"dagster/partition": today}),
+            ],
+            {"DATABASE_URL": as_role, "DAGSTER_HOME": dagster_home},
+        )
         assert history.returncode == 0, history.stderr[-3000:]
         assert relations(url) == before  # no table, sequence, index or temporary schema appeared anywhere
 
@@ -172,16 +208,20 @@ def test_both_jobs_run_as_a_role_holding_exactly_the_printed_grants_and_create_n
     assert (table["updated_at"] == table["price_target_updated_at"]).all()
     engine = sa.create_engine(url)
     with engine.connect() as connection:
-        counts = [connection.execute(sa.select(sa.func.count()).select_from(table)).scalar()
-                  for table in schema.pipeline_tables("cpu_pipeline")]
+        counts = [
+            connection.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+            for table in schema.pipeline_tables("cpu_pipeline")
+        ]
     engine.dispose()
     assert counts == [2, 2]  # today's snapshot and the trends, one row per CPU
 
 
 def test_dg_launch_runs_the_job(sqlite_url, dagster_home):
     catalogues.write(sqlite_url, [cpu(1)], listings_for(1, WORKED_HIGH))
-    result = _run([str(BIN / "dg"), "launch", "--job", "recalculate_cpu_metrics"],
-                  {"DATABASE_URL": sqlite_url, "DAGSTER_HOME": dagster_home})
+    result = _run(
+        [str(BIN / "dg"), "launch", "--job", "recalculate_cpu_metrics"],
+        {"DATABASE_URL": sqlite_url, "DAGSTER_HOME": dagster_home},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert catalogues.cpu_table(sqlite_url).loc[1, "price_target_good"] == 352.80
 
@@ -204,12 +244,23 @@ def test_the_quickstart_fills_the_embedded_default_and_prints_a_summary(tmp_path
 def test_todays_history_partition_materialises_from_the_cli_and_a_past_day_is_refused(sqlite_url, dagster_home):
     catalogues.write(sqlite_url, [cpu(1)], listings_for(1, WORKED_HIGH))
     assert _dagster_job_execute(sqlite_url, dagster_home).returncode == 0
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
 
     def materialize(day) -> subprocess.CompletedProcess:
-        return _run([str(BIN / "dagster"), "asset", "materialize", "-m", "cpu_pipeline.definitions",
-                     "--select", "cpu_analytics_history", "--partition", day.isoformat()],
-                    {"DATABASE_URL": sqlite_url, "DAGSTER_HOME": dagster_home})
+        return _run(
+            [
+                str(BIN / "dagster"),
+                "asset",
+                "materialize",
+                "-m",
+                "cpu_pipeline.definitions",
+                "--select",
+                "cpu_analytics_history",
+                "--partition",
+                day.isoformat(),
+            ],
+            {"DATABASE_URL": sqlite_url, "DAGSTER_HOME": dagster_home},
+        )
 
     result = materialize(today)
     assert result.returncode == 0, result.stderr[-3000:]

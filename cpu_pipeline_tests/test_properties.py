@@ -28,8 +28,14 @@ from cpu_pipeline_tests.materialize import materialize
 from cpu_pipeline_tests.reference import ERROR, reference
 
 # Reproducible in CI: the same catalogues on every run, no example database, a blob to replay a failure.
-settings.register_profile("cpu_pipeline_ci", derandomize=True, database=None, deadline=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.register_profile(
+    "cpu_pipeline_ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 CI = settings.get_profile("cpu_pipeline_ci")
 
 MAX_CENTS = 99_999_999_99  # the largest price of an older numeric(10,2) column
@@ -39,11 +45,20 @@ NOW = datetime(2030, 1, 2, 3, 4, 5)
 BEFORE = datetime(2000, 1, 1)
 FAIL_ABOVE = checks.ErrorRateGate().fail_above
 # Recognisable previous values: a CPU in error must keep them, every other CPU must lose them.
-SENTINEL = {"price_target_good": -1.0, "price_target_great": -2.0, "price_target_fair": -3.0,
-            "price_target_stddev": -4.0, "price_target_sample_size": 999, "price_target_confidence": "sentinel",
-            "price_target_updated_at": BEFORE, "dollar_per_mark_single": -5.0, "dollar_per_mark_multi": -6.0,
-            "performance_value_percentile": -7.0, "performance_value_rating": "sentinel",
-            "performance_metrics_updated_at": BEFORE}
+SENTINEL = {
+    "price_target_good": -1.0,
+    "price_target_great": -2.0,
+    "price_target_fair": -3.0,
+    "price_target_stddev": -4.0,
+    "price_target_sample_size": 999,
+    "price_target_confidence": "sentinel",
+    "price_target_updated_at": BEFORE,
+    "dollar_per_mark_single": -5.0,
+    "dollar_per_mark_multi": -6.0,
+    "performance_value_percentile": -7.0,
+    "performance_value_rating": "sentinel",
+    "performance_metrics_updated_at": BEFORE,
+}
 NO_PREVIOUS = {column: None for column in SENTINEL} | {"price_target_sample_size": 0}
 SCORE_COLUMNS = ("cpu_mark_multi", "cpu_mark_single")
 GARBAGE = ["abc", "fast", "NaN", "nan", "inf", "-inf", "Infinity", "-Infinity", "12abc", "", "  "]
@@ -54,15 +69,24 @@ POSTGRES_INVALID = ["NaN", "nan", "Infinity", "-Infinity", "inf"]
 # Prices whose exact sd is half a cent: its float lies beside the boundary, and must round as Python's does.
 HALF_CENT_SD = ([catalogues.cpu(1, **SENTINEL)], catalogues.listings_for(1, [1.00, 1.00, 1.00, 1.01]))
 # The drop-in issue's cases: prices rounded to cents first would move A's targets and tie B with C.
-SUB_CENT = ([catalogues.cpu(1, 10_000, 2_000), catalogues.cpu(2, 1_000, 500), catalogues.cpu(3, 1_000, 500),
-             catalogues.cpu(4, **SENTINEL)],
-            catalogues.listings_for(1, [209.366, 209.336]) + catalogues.listings_for(2, [100.004])
-            + catalogues.listings_for(3, [100.001]) + catalogues.listings_for(4, [156.39000000000001, 78.22]))
+SUB_CENT = (
+    [
+        catalogues.cpu(1, 10_000, 2_000),
+        catalogues.cpu(2, 1_000, 500),
+        catalogues.cpu(3, 1_000, 500),
+        catalogues.cpu(4, **SENTINEL),
+    ],
+    catalogues.listings_for(1, [209.366, 209.336])
+    + catalogues.listings_for(2, [100.004])
+    + catalogues.listings_for(3, [100.001])
+    + catalogues.listings_for(4, [156.39000000000001, 78.22]),
+)
 
 ran = Counter()  # catalogues run per test
 
 
 # --- strategies -------------------------------------------------------------------------------------
+
 
 def _messy(draw, mess: int) -> bool:
     """True with probability mess/40: how often a value is drawn from the invalid ones."""
@@ -109,7 +133,7 @@ def written(draw, cents: int, backend: str):
 
 
 def invalid_score(backend: str, invalid: list) -> st.SearchStrategy:
-    negative = st.integers(-2**31, -1)
+    negative = st.integers(-(2**31), -1)
     return negative if backend == "postgres" else negative | st.sampled_from([12.5, "12.5", 0.1, *invalid])
 
 
@@ -121,13 +145,17 @@ def score(draw, backend: str, mess: int, invalid: list):
     whole = st.sampled_from([1_000, 2_000, 4_000, MAX_SCORE]) | st.integers(1, MAX_SCORE)
     if backend == "postgres":
         return draw(st.none() | st.just(0) | whole)
-    return draw(st.none() | st.just(0) | st.just(math.nan) | whole | whole.map(float)
-                | whole.map(str) | whole.map(lambda s: f" {s} "))
+    return draw(
+        st.none() | st.just(0) | st.just(math.nan) | whole | whole.map(float) | whole.map(str) | whole.map(lambda s: f" {s} ")
+    )
 
 
 # Names are unique (the column is), but only up to case and whitespace.
-NAMES = [variant for name in ["Core i5-12400", "Ryzen 5 5600X", "Core i7-13700K", "Xeon E5-2680 v4"]
-         for variant in (name, name.lower(), name.upper(), f" {name}", f"{name} ", name.replace(" ", "  "))]
+NAMES = [
+    variant
+    for name in ["Core i5-12400", "Ryzen 5 5600X", "Core i7-13700K", "Xeon E5-2680 v4"]
+    for variant in (name, name.lower(), name.upper(), f" {name}", f"{name} ", name.replace(" ", "  "))
+]
 STATUSES = ["active"] * 5 + ["archived", "pending", "Active"]
 
 
@@ -136,17 +164,25 @@ def listings_of(draw, cpu_id, backend: str, mess: int, invalid: list, counts: li
     """Listings of one CPU; tidy ones are all active with a positive price, so that n is exactly their count."""
     statuses = st.just("active") if tidy else st.sampled_from(STATUSES)
     adjusted = price(backend, 0, invalid, ["positive", "sub-cent"]) if tidy else price(backend, mess, invalid)
-    return [{"cpu_id": cpu_id, "status": draw(statuses), "price_usd": draw(price(backend, mess, invalid)),
-             "adjusted_price_usd": draw(adjusted)}
-            for _ in range(draw(st.sampled_from(counts)))]
+    return [
+        {
+            "cpu_id": cpu_id,
+            "status": draw(statuses),
+            "price_usd": draw(price(backend, mess, invalid)),
+            "adjusted_price_usd": draw(adjusted),
+        }
+        for _ in range(draw(st.sampled_from(counts)))
+    ]
 
 
 @st.composite
 def half_cent_pair(draw, cpu_id, backend: str) -> list[dict]:
     """Two active listings one cent apart: a mean at exactly half a cent, a true tie for the rounding."""
     cents = min(draw(POSITIVE_CENTS), MAX_CENTS - 1)
-    return [{"cpu_id": cpu_id, "status": "active", "price_usd": None, "adjusted_price_usd": draw(written(c, backend))}
-            for c in (cents, cents + 1)]
+    return [
+        {"cpu_id": cpu_id, "status": "active", "price_usd": None, "adjusted_price_usd": draw(written(c, backend))}
+        for c in (cents, cents + 1)
+    ]
 
 
 @st.composite
@@ -169,21 +205,36 @@ def catalogue(draw, backend: str):
             listings += [dict(listing, cpu_id=cpu_id) for listing in listings if listing["cpu_id"] == twin["id"]]
         else:
             scores = {column: draw(score(backend, mess, invalid)) for column in SCORE_COLUMNS}
-            listings += draw(st.one_of(
-                listings_of(cpu_id, backend, mess, invalid, [1, 2, 4, 5, 9, 10], tidy=True),  # the confidence edges
-                listings_of(cpu_id, backend, mess, invalid, [0, 1, 2, 3, 5, 15, 30]),
-                half_cent_pair(cpu_id, backend),
-            ))
-        cpus.append({"id": cpu_id, "name": name, "manufacturer": draw(st.sampled_from(["Intel", "AMD"])),
-                     **scores, **draw(st.sampled_from([SENTINEL, NO_PREVIOUS]))})
+            listings += draw(
+                st.one_of(
+                    listings_of(cpu_id, backend, mess, invalid, [1, 2, 4, 5, 9, 10], tidy=True),  # the confidence edges
+                    listings_of(cpu_id, backend, mess, invalid, [0, 1, 2, 3, 5, 15, 30]),
+                    half_cent_pair(cpu_id, backend),
+                )
+            )
+        cpus.append(
+            {
+                "id": cpu_id,
+                "name": name,
+                "manufacturer": draw(st.sampled_from(["Intel", "AMD"])),
+                **scores,
+                **draw(st.sampled_from([SENTINEL, NO_PREVIOUS])),
+            }
+        )
     if cpus and mess == 0 and draw(st.booleans()):
         # One CPU in error: among 10 or more the gate passes, and that CPU must keep its previous values.
         spoilt = draw(st.sampled_from(cpus))
         if draw(st.booleans()):
             spoilt[draw(st.sampled_from(SCORE_COLUMNS))] = draw(invalid_score(backend, invalid))
         else:
-            listings.append({"cpu_id": spoilt["id"], "status": "active", "price_usd": None,
-                             "adjusted_price_usd": draw(st.sampled_from(invalid))})
+            listings.append(
+                {
+                    "cpu_id": spoilt["id"],
+                    "status": "active",
+                    "price_usd": None,
+                    "adjusted_price_usd": draw(st.sampled_from(invalid)),
+                }
+            )
     # Listings without a CPU; PostgreSQL enforces the foreign key, SQLite lets one name no CPU.
     for stray in (None, UNKNOWN_CPU) if backend == "sqlite" else (None,):
         listings += draw(listings_of(stray, backend, mess, invalid, [0, 1, 2]))
@@ -192,6 +243,7 @@ def catalogue(draw, backend: str):
 
 
 # --- the pipeline's steps, and the table read back ---------------------------------------------------
+
 
 def run_pipeline_steps(engine: sa.Engine) -> tuple[set, bool]:
     """What the assets do, step by step: returns the CPU ids in error and whether the gate passed."""
@@ -255,6 +307,7 @@ def check_catalogue(engine: sa.Engine, url: str, rows: tuple[list, list]) -> Non
 
 
 # --- the tests ----------------------------------------------------------------------------------------
+
 
 @pytest.fixture(autouse=True)
 def report_catalogues(request):
@@ -326,6 +379,9 @@ def test_a_dagster_run_succeeds_or_fails_only_at_the_gate(sqlite_engine, sqlite_
     assert not result.success
     assert failures == [("cpu_performance_metrics", "DagsterAssetCheckFailedError")], details
     # ... raised because the gate, and only the gate, failed with severity ERROR.
-    failed = [evaluation.check_name for evaluation in result.get_asset_check_evaluations()
-              if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR]
+    failed = [
+        evaluation.check_name
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    ]
     assert failed == [checks.ERROR_RATE]

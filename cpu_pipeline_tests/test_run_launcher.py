@@ -24,16 +24,16 @@ def test_a_live_process_is_alive_and_a_killed_one_is_not_even_before_it_is_reape
 
 
 def test_the_worker_of_a_run_is_checked_through_the_pid_its_run_recorded():
-    with dg.instance_for_test(overrides={"run_launcher": {"module": "cpu_pipeline.run_launcher",
-                                                          "class": "LocalRunLauncher"}}) as instance:
+    with dg.instance_for_test(
+        overrides={"run_launcher": {"module": "cpu_pipeline.run_launcher", "class": "LocalRunLauncher"}}
+    ) as instance:
         assert isinstance(instance.run_launcher, LocalRunLauncher)
         assert instance.run_launcher.supports_check_run_worker_health
         run = instance.create_run_for_job(dg.GraphDefinition("noop").to_job())
         # Executed in process, nothing recorded a worker: never reported dead for it.
         assert instance.run_launcher.check_run_worker_health(run).status == WorkerStatus.RUNNING
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-        instance.report_engine_event(f"Started process for run (pid: {child.pid}).", run,
-                                     EngineEventData.in_process(child.pid))
+        instance.report_engine_event(f"Started process for run (pid: {child.pid}).", run, EngineEventData.in_process(child.pid))
         assert instance.run_launcher.check_run_worker_health(run).status == WorkerStatus.RUNNING
         child.kill()
         child.wait()

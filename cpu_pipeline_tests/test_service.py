@@ -31,6 +31,7 @@ from cpu_pipeline_tests.test_definitions import (
     EXPECTED_DEPENDENCIES,
 )
 
+
 def _execute(url: str, statement: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as connection:
@@ -97,7 +98,8 @@ def test_a_launched_run_succeeds_and_its_rows_are_in_postgres(served):
         executions = served.graphql(
             """query($key: AssetKeyInput!, $name: String!) { assetCheckExecutions(assetKey: $key, checkName: $name, limit: 20) {
                  runId status evaluation { severity } } }""",
-            key={"path": [asset]}, name=check,
+            key={"path": [asset]},
+            name=check,
         )["assetCheckExecutions"]
         [execution] = [e for e in executions if e["runId"] == run_id]
         assert execution["status"] == "SUCCEEDED", (asset, check, execution)
@@ -117,14 +119,24 @@ def test_the_launch_deal_brain_copies_runs_the_job_and_writes_every_cpu(served):
     # Generous: the every-minute schedule may hold the one run slot, and this machine is often loaded.
     status = launch.wait_for_run(run_id, "127.0.0.1", served.stack.port, timeout=600)
     assert status == DagsterRunStatus.SUCCESS, served.log("daemon")[-3000:]
-    run = served.graphql("""query($id: ID!) { runOrError(runId: $id) { ... on Run { jobName startTime } } }""",
-                         id=run_id)["runOrError"]
+    run = served.graphql("""query($id: ID!) { runOrError(runId: $id) { ... on Run { jobName startTime } } }""", id=run_id)[
+        "runOrError"
+    ]
     assert run["jobName"] == "recalculate_cpu_metrics"
     # Every row was written by this run (or a scheduled one after it): none is left from before it.
     assert float(scalar(served.app_url, "SELECT extract(epoch FROM min(price_target_updated_at)) FROM cpu")) >= run["startTime"]
-    assert float(scalar(served.app_url, "SELECT extract(epoch FROM min(performance_metrics_updated_at)) FROM cpu")) >= run["startTime"]
-    assert scalar(served.app_url, "SELECT count(*) FROM cpu WHERE NOT (price_target_great <= price_target_good "
-                                  "AND price_target_good <= price_target_fair)") == 0
+    assert (
+        float(scalar(served.app_url, "SELECT extract(epoch FROM min(performance_metrics_updated_at)) FROM cpu"))
+        >= run["startTime"]
+    )
+    assert (
+        scalar(
+            served.app_url,
+            "SELECT count(*) FROM cpu WHERE NOT (price_target_great <= price_target_good "
+            "AND price_target_good <= price_target_fair)",
+        )
+        == 0
+    )
     assert scalar(served.app_url, "SELECT count(*) FROM cpu WHERE performance_value_rating IS NOT NULL") > 50
 
 
@@ -152,8 +164,10 @@ def test_two_launches_at_once_are_serialised_and_the_table_matches_one_run(serve
     assert served.wait_for_run(first) == "SUCCESS"
     assert served.wait_for_run(second) == "SUCCESS"
     query = """query($id: ID!) { runOrError(runId: $id) { ... on Run { startTime endTime } } }"""
-    windows = sorted((served.graphql(query, id=run)["runOrError"]["startTime"], served.graphql(query, id=run)["runOrError"]["endTime"])
-                     for run in (first, second))
+    windows = sorted(
+        (served.graphql(query, id=run)["runOrError"]["startTime"], served.graphql(query, id=run)["runOrError"]["endTime"])
+        for run in (first, second)
+    )
     assert windows[0][1] <= windows[1][0], f"the runs overlapped: {windows}"
     # One run writes every row with one timestamp: a single distinct value means no mix of two runs.
     assert scalar(served.app_url, "SELECT count(DISTINCT price_target_updated_at) FROM cpu") == 1
@@ -206,9 +220,18 @@ def _worker_pid(served, run_id: str, timeout: float = 60) -> int:
 def test_a_run_worker_killed_during_the_write_back_loses_nothing_and_is_retried(served):
     run_id = served.launch()
     assert served.wait_for_run(run_id) == "SUCCESS"
-    analytics = ["price_target_good", "price_target_great", "price_target_fair", "price_target_stddev",
-                 "price_target_sample_size", "price_target_confidence", "dollar_per_mark_single",
-                 "dollar_per_mark_multi", "performance_value_percentile", "performance_value_rating"]
+    analytics = [
+        "price_target_good",
+        "price_target_great",
+        "price_target_fair",
+        "price_target_stddev",
+        "price_target_sample_size",
+        "price_target_confidence",
+        "dollar_per_mark_single",
+        "dollar_per_mark_multi",
+        "performance_value_percentile",
+        "performance_value_rating",
+    ]
     snapshot = "SELECT * FROM cpu ORDER BY id"
     before = pd.read_sql_query(snapshot, sa.create_engine(served.app_url))
     engine = sa.create_engine(served.app_url)
@@ -227,13 +250,15 @@ def test_a_run_worker_killed_during_the_write_back_loses_nothing_and_is_retried(
     assert served.wait_for_run(killed) == "FAILURE"  # run monitoring found the worker gone
     retries = served.graphql(
         """query($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}) { ... on Runs { results { runId } } } }""",
-        tags=[{"key": "dagster/parent_run_id", "value": killed}])["runsOrError"]["results"]
+        tags=[{"key": "dagster/parent_run_id", "value": killed}],
+    )["runsOrError"]["results"]
     deadline = time.monotonic() + 120
     while not retries and time.monotonic() < deadline:
         time.sleep(2)
         retries = served.graphql(
             """query($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}) { ... on Runs { results { runId } } } }""",
-            tags=[{"key": "dagster/parent_run_id", "value": killed}])["runsOrError"]["results"]
+            tags=[{"key": "dagster/parent_run_id", "value": killed}],
+        )["runsOrError"]["results"]
     [retry] = retries
     assert served.wait_for_run(retry["runId"]) == "SUCCESS"
     after = pd.read_sql_query(snapshot, engine)
@@ -291,8 +316,15 @@ def test_a_bare_dagster_dev_without_dagster_pg_url_says_what_to_set(tmp_path):
         (tmp_path / name).symlink_to(ROOT / name)
     env = {key: value for key, value in os.environ.items() if key not in ("DAGSTER_PG_URL", "DAGSTER_HOME")}
     env["PYTHONPATH"] = str(ROOT)
-    result = subprocess.run([str(Path(sys.executable).parent / "dagster"), "dev", "-p", "1"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120, start_new_session=True)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "dev", "-p", "1"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+    )
     assert result.returncode != 0
     assert "DAGSTER_PG_URL" in result.stdout + result.stderr
 
@@ -307,16 +339,23 @@ def test_no_password_reaches_logs_run_records_errors_or_the_api(served):
     resource = served.graphql(
         """query($selector: ResourceSelector!) { topLevelResourceDetailsOrError(resourceSelector: $selector) {
              ... on ResourceDetails { configuredValues { key value type } } } }""",
-        selector={"repositoryLocationName": "cpu_pipeline.definitions", "repositoryName": "__repository__",
-                  "resourceName": "app_database"})["topLevelResourceDetailsOrError"]
+        selector={
+            "repositoryLocationName": "cpu_pipeline.definitions",
+            "repositoryName": "__repository__",
+            "resourceName": "app_database",
+        },
+    )["topLevelResourceDetailsOrError"]
     assert {"key": "url", "value": "DATABASE_URL", "type": "ENV_VAR"} in resource["configuredValues"]
     assert served.secret not in json.dumps(resource)
 
 
 def test_the_webserver_listens_on_loopback_only(served):
-    listening = [line.split()[1] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
-                 if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == served.stack.port]
-    assert listening == ["0100007F:%04X" % served.stack.port]
+    listening = [
+        line.split()[1]
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+        if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == served.stack.port
+    ]
+    assert listening == [f"0100007F:{served.stack.port:04X}"]
 
 
 def test_make_serve_runs_the_stack_and_stops_cleanly_on_ctrl_c(tmp_path):
@@ -324,11 +363,22 @@ def test_make_serve_runs_the_stack_and_stops_cleanly_on_ctrl_c(tmp_path):
 
     port = free_port()
     with fresh_postgres_database("cpu_pipeline_serve") as dagster_url:
-        env = {**os.environ, "DAGSTER_PG_URL": dagster_url, "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
-               "DAGSTER_PORT": str(port)}
-        serving = subprocess.Popen([str(Path(sys.executable).parent / "cpu-pipeline"), "serve"], cwd=ROOT, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), start_new_session=True)
+        env = {
+            **os.environ,
+            "DAGSTER_PG_URL": dagster_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
+            "DAGSTER_PORT": str(port),
+        }
+        serving = subprocess.Popen(
+            [str(Path(sys.executable).parent / "cpu-pipeline"), "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:

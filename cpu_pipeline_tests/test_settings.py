@@ -26,7 +26,10 @@ def test_unset_or_empty_variables_take_their_defaults(tmp_path, monkeypatch):
     assert configured.embedded_database
     assert configured.database_url == f"sqlite:///{tmp_path / 'data' / 'cpu_pipeline.sqlite'}"
     assert (configured.pipeline_schema, configured.schedule_cron, configured.max_runtime_seconds) == (
-        "cpu_pipeline", "30 2 * * *", 3600)
+        "cpu_pipeline",
+        "30 2 * * *",
+        3600,
+    )
     assert (configured.dagster_host, configured.dagster_port) == ("127.0.0.1", 3000)
     assert configured.ui_base_url == "http://127.0.0.1:3000"
     assert configured.alert_webhook_url is configured.dagster_pg_url is configured.dagster_home is None
@@ -34,10 +37,15 @@ def test_unset_or_empty_variables_take_their_defaults(tmp_path, monkeypatch):
 
 
 def test_the_values_given_are_read_and_typed(tmp_path):
-    configured = settings.read({
-        "DATABASE_URL": "postgresql+asyncpg://u:p@db/deal_brain", "CPU_PIPELINE_DATA_DIR": str(tmp_path),
-        "CPU_PIPELINE_SCHEDULE_CRON": "* * * * *", "CPU_PIPELINE_MAX_RUNTIME_SECONDS": "3", "DAGSTER_PORT": "3111",
-    })
+    configured = settings.read(
+        {
+            "DATABASE_URL": "postgresql+asyncpg://u:p@db/deal_brain",
+            "CPU_PIPELINE_DATA_DIR": str(tmp_path),
+            "CPU_PIPELINE_SCHEDULE_CRON": "* * * * *",
+            "CPU_PIPELINE_MAX_RUNTIME_SECONDS": "3",
+            "DAGSTER_PORT": "3111",
+        }
+    )
     assert not configured.embedded_database and configured.database_url == "postgresql+asyncpg://u:p@db/deal_brain"
     assert configured.data_dir == tmp_path
     assert (configured.schedule_cron, configured.max_runtime_seconds, configured.dagster_port) == ("* * * * *", 3, 3111)
@@ -45,13 +53,23 @@ def test_the_values_given_are_read_and_typed(tmp_path):
 
 def test_every_invalid_value_is_named_at_once_and_no_secret_is_repeated():
     with pytest.raises(settings.SettingsError) as failure:
-        settings.read({
-            "DATABASE_URL": "mysql://u:s3cr3t@db/x", "ALERT_WEBHOOK_URL": "hooks.example/s3cr3t-token",
-            "CPU_PIPELINE_SCHEDULE_CRON": "every night", "CPU_PIPELINE_MAX_RUNTIME_SECONDS": "0", "DAGSTER_PORT": "http",
-        })
+        settings.read(
+            {
+                "DATABASE_URL": "mysql://u:s3cr3t@db/x",
+                "ALERT_WEBHOOK_URL": "hooks.example/s3cr3t-token",
+                "CPU_PIPELINE_SCHEDULE_CRON": "every night",
+                "CPU_PIPELINE_MAX_RUNTIME_SECONDS": "0",
+                "DAGSTER_PORT": "http",
+            }
+        )
     message = str(failure.value)
-    for name in ("DATABASE_URL", "ALERT_WEBHOOK_URL", "CPU_PIPELINE_SCHEDULE_CRON", "CPU_PIPELINE_MAX_RUNTIME_SECONDS",
-                 "DAGSTER_PORT"):
+    for name in (
+        "DATABASE_URL",
+        "ALERT_WEBHOOK_URL",
+        "CPU_PIPELINE_SCHEDULE_CRON",
+        "CPU_PIPELINE_MAX_RUNTIME_SECONDS",
+        "DAGSTER_PORT",
+    ):
         assert f"{name}: " in message
     assert "the database URL scheme `mysql` is not supported" in message
     assert "s3cr3t" not in message

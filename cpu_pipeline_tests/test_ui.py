@@ -42,8 +42,15 @@ def page(served):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
@@ -67,8 +74,12 @@ def test_the_lineage_graph_shows_the_five_assets_and_their_edges(served, page):
     for name in EXPECTED_DEPENDENCIES:
         expect(page.get_by_text(name, exact=True).first).to_be_visible()
     # The group's own six edges, plus one to a link node for each input of the history group's assets.
-    outgoing = [(parent, child) for child, parents in HISTORY_DEPENDENCIES.items() for parent in parents
-                if parent in EXPECTED_DEPENDENCIES]
+    outgoing = [
+        (parent, child)
+        for child, parents in HISTORY_DEPENDENCIES.items()
+        for parent in parents
+        if parent in EXPECTED_DEPENDENCIES
+    ]
     expected = {(parent, child) for child, parents in EXPECTED_DEPENDENCIES.items() for parent in parents}
     expect(page.locator('path[stroke="var(--color-lineage-edge)"]')).to_have_count(len(expected) + len(outgoing))
     edges = [tuple(edge) for edge in page.evaluate(EDGES_JS, list(EXPECTED_DEPENDENCIES))]

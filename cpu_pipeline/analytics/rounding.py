@@ -9,5 +9,6 @@ import numpy as np
 
 def round_floats(values: np.ndarray, digits: int) -> np.ndarray:
     """round(value, digits) for each float, as Python computes it; NaN stays NaN."""
-    return np.array([round(value, digits) if value == value else np.nan for value in np.asarray(values).tolist()],
-                    dtype="float64")
+    return np.array(
+        [round(value, digits) if value == value else np.nan for value in np.asarray(values).tolist()], dtype="float64"
+    )

@@ -30,8 +30,9 @@ def price_trends(history: pd.DataFrame, cpu_ids, day: date, drop_share: float = 
     trends = trends.merge(today, on="cpu_id", how="left")
     for window in WINDOWS:
         start = day - timedelta(days=window)
-        earlier = (history[history["day"] <= start].sort_values("day")
-                   .groupby("cpu_id")["price_target_good"].last().rename("earlier"))
+        earlier = (
+            history[history["day"] <= start].sort_values("day").groupby("cpu_id")["price_target_good"].last().rename("earlier")
+        )
         then = trends["cpu_id"].map(earlier).astype("float64")
         change = trends["price_target_good"].astype("float64") - then
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -1,8 +1,9 @@
 """Reading loosely typed values, and the per-CPU errors they cause.
 
 A loosely typed store (SQLite) lets text into numeric columns, and PostgreSQL's double precision
-(and numeric) columns hold 'NaN' and infinities. Text that reads as a finite number counts as that number; anything else that is present
-but not a finite number is invalid. Missing data (NULL) is never an error.
+(and numeric) columns hold 'NaN' and infinities. Text that reads as a finite number counts as that
+number; anything else that is present but not a finite number is invalid. Missing data (NULL) is
+never an error.
 """
 
 import numpy as np

@@ -31,5 +31,11 @@ def error_rate(performance: pd.DataFrame) -> float:
 def best_value(performance: pd.DataFrame, count: int = 10) -> pd.DataFrame:
     """The `count` CPUs with the lowest dollars per multi-thread mark (best first)."""
     valued = performance.dropna(subset=["dollar_per_mark_multi"])
-    columns = ["name", "dollar_per_mark_multi", "dollar_per_mark_single", "performance_value_percentile", "performance_value_rating"]
+    columns = [
+        "name",
+        "dollar_per_mark_multi",
+        "dollar_per_mark_single",
+        "performance_value_percentile",
+        "performance_value_rating",
+    ]
     return valued.sort_values(["percentile_unrounded", "name"]).head(count)[columns].reset_index(drop=True)

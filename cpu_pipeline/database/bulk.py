@@ -135,8 +135,10 @@ def write_analytics(engine: sa.Engine, rows: pd.DataFrame, updated_at: datetime,
         _take_write_back_lock(connection, lock_timeout_seconds)
         staged = ", ".join(f"CAST(:{column} AS {_array_type(column)})" for column in ["cpu_id", *columns])
         assignments = _assignments(columns, stamped, lambda column: f"staged.{column}")
-        update = (f"UPDATE cpu SET {assignments} FROM unnest({staged}) AS staged(cpu_id, {', '.join(columns)}) "
-                  "WHERE cpu.id = staged.cpu_id")
+        update = (
+            f"UPDATE cpu SET {assignments} FROM unnest({staged}) AS staged(cpu_id, {', '.join(columns)}) "
+            "WHERE cpu.id = staged.cpu_id"
+        )
         arrays = {column: _array_literal(rows[column]) for column in rows.columns}
         return connection.execute(sa.text(update), {**arrays, "updated_at": updated_at}).rowcount
 

@@ -106,9 +106,7 @@ MODELS = [
         {12: 2022, 13: 2023},
         LOW_POWER_MOBILE,
     ),
-    *_family(
-        "Intel Core i{tier}-{gen}{sku}H", {5: ["300"], 7: ["750"]}, {8: 2018, 9: 2019, 10: 2020}, HIGH_POWER_MOBILE
-    ),
+    *_family("Intel Core i{tier}-{gen}{sku}H", {5: ["300"], 7: ["750"]}, {8: 2018, 9: 2019, 10: 2020}, HIGH_POWER_MOBILE),
     *_family(
         "Intel Core i{tier}-{gen}{sku}H",
         {5: ["500"], 7: ["700"], 9: ["900"]},
@@ -158,9 +156,7 @@ PARTIAL_IMPORT, ZERO_ADJUSTED, NEGATIVE_ADJUSTED, NO_CPU, DRAFT, CLEAN = range(6
 MESS_BOUNDS = np.cumsum([0.03, 0.01, 0.005, 0.02, 0.007])
 
 
-def generate_catalogue(
-    cpu_count: int = 300, listing_count: int = 5000, seed: int = 42
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def generate_catalogue(cpu_count: int = 300, listing_count: int = 5000, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Returns (cpus, listings): a demo catalogue with the columns of `CPU_COLUMNS` and `LISTING_COLUMNS`.
 
     The same arguments always give the same frames. CPUs are drawn from realistic Intel and AMD models,

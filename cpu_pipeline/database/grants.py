@@ -53,11 +53,13 @@ def grants_for(engine: sa.Engine, role: str, pipeline_schema: str) -> list[str]:
     if engine.dialect.name != "postgresql":
         raise ValueError(f"grants apply to PostgreSQL; {engine.dialect.name} has no roles")
     with engine.connect() as connection:
-        found = connection.execute(sa.text(
-            "SELECT current_database(), n.nspname, EXISTS (SELECT FROM pg_attribute WHERE attrelid = c.oid "
-            f"AND attname = '{bulk.ROW_UPDATED_AT}' AND NOT attisdropped) "
-            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass('cpu')"
-        )).first()
+        found = connection.execute(
+            sa.text(
+                "SELECT current_database(), n.nspname, EXISTS (SELECT FROM pg_attribute WHERE attrelid = c.oid "
+                f"AND attname = '{bulk.ROW_UPDATED_AT}' AND NOT attisdropped) "
+                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass('cpu')"
+            )
+        ).first()
     if found is None:
         raise ValueError("the database has no table `cpu`: point --database-url at Deal Brain's database")
     database, app_schema, cpu_has_updated_at = found

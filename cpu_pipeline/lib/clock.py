@@ -1,6 +1,6 @@
 """The current time, as a resource, so that tests can fix it."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
@@ -18,10 +18,10 @@ class Clock(dg.ConfigurableResource):
     def now(self) -> datetime:
         if self.fixed_now:
             fixed = datetime.fromisoformat(self.fixed_now)
-            return fixed if fixed.tzinfo else fixed.replace(tzinfo=timezone.utc)
+            return fixed if fixed.tzinfo else fixed.replace(tzinfo=UTC)
         if self.fixed_day:
-            return datetime.combine(date.fromisoformat(self.fixed_day), datetime.min.time(), timezone.utc)
-        return datetime.now(timezone.utc)
+            return datetime.combine(date.fromisoformat(self.fixed_day), datetime.min.time(), UTC)
+        return datetime.now(UTC)
 
     def today(self) -> date:
         return self.now().date()

@@ -25,7 +25,9 @@ def _assert_bitwise_equal(actual, expected):
 SAMPLES = {
     "sub-cent, as the valuation rules store them": lambda rng, n: rng.uniform(20, 2000, n) * (1 - rng.uniform(0, 0.15, n)),
     "whole cents": lambda rng, n: np.round(rng.uniform(0.01, 5000, n), 2),
-    "whole cents, half-cent means": lambda rng, n: np.repeat(np.round(rng.uniform(1, 999, (n + 1) // 2), 2), 2)[:n] + np.tile([0, 0.01], n)[:n],
+    "whole cents, half-cent means": lambda rng, n: (
+        np.repeat(np.round(rng.uniform(1, 999, (n + 1) // 2), 2), 2)[:n] + np.tile([0, 0.01], n)[:n]
+    ),
     "every magnitude": lambda rng, n: 10.0 ** rng.uniform(-300, 300, n),
     "one value repeated": lambda rng, n: np.full(n, 0.1),
     "15 significant digits": lambda rng, n: np.array([float(f"{value:.15g}") for value in rng.uniform(0.001, 1e6, n)]),

@@ -5,8 +5,14 @@ from cpu_pipeline.analytics import invariants
 
 
 def _targets(**overrides) -> pd.DataFrame:
-    row = {"sample_size": 3, "price_target_great": 90.0, "price_target_good": 100.0, "price_target_fair": 110.0,
-           "price_target_stddev": 10.0, "price_target_confidence": "low"}
+    row = {
+        "sample_size": 3,
+        "price_target_great": 90.0,
+        "price_target_good": 100.0,
+        "price_target_fair": 110.0,
+        "price_target_stddev": 10.0,
+        "price_target_confidence": "low",
+    }
     return pd.DataFrame([row, {**row, **overrides}])
 
 
@@ -27,7 +33,8 @@ def test_a_confidence_that_does_not_follow_from_the_sample_size_is_counted():
 
 
 def test_percentiles_and_ratings_are_checked_against_the_unrounded_percentile():
-    performance = pd.DataFrame({"percentile_unrounded": [0.0, 25.5, 100.0, np.nan],
-                                "performance_value_rating": ["excellent", "excellent", "poor", None]})
+    performance = pd.DataFrame(
+        {"percentile_unrounded": [0.0, 25.5, 100.0, np.nan], "performance_value_rating": ["excellent", "excellent", "poor", None]}
+    )
     assert invariants.percentiles_out_of_range(performance) == 1
     assert invariants.rating_mismatches(performance) == 1

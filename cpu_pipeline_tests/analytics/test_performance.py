@@ -9,10 +9,17 @@ from cpu_pipeline.analytics.price_targets import price_targets
 def _metrics(cpus: list[tuple], prices: dict[int, list]) -> pd.DataFrame:
     """cpus: (id, multi, single); prices: the active adjusted prices of each CPU."""
     frame = pd.DataFrame(cpus, columns=["id", "cpu_mark_multi", "cpu_mark_single"]).assign(
-        name=lambda f: "CPU " + f["id"].astype(str))
+        name=lambda f: "CPU " + f["id"].astype(str)
+    )
     rows = [(cpu_id, price) for cpu_id, values in prices.items() for price in values]
-    listings = pd.DataFrame({"id": range(len(rows)), "cpu_id": [c for c, _ in rows], "status": "active",
-                             "adjusted_price_usd": pd.Series([p for _, p in rows], dtype=object)})
+    listings = pd.DataFrame(
+        {
+            "id": range(len(rows)),
+            "cpu_id": [c for c, _ in rows],
+            "status": "active",
+            "adjusted_price_usd": pd.Series([p for _, p in rows], dtype=object),
+        }
+    )
     return performance_metrics(frame, price_targets(frame, listings)).set_index("cpu_id")
 
 
@@ -23,8 +30,9 @@ def test_dollars_per_mark_are_rounded_to_four_decimals():
 
 def test_the_three_cpu_catalogue_of_the_drop_in_issue():
     # Rounding prices to cents first would give A a good of 209.36 and B and C a false tie (both 100.00).
-    metrics = _metrics([(1, 10_000, 2_000), (2, 1_000, 500), (3, 1_000, 500)],
-                       {1: [209.366, 209.336], 2: [100.004], 3: [100.001]})
+    metrics = _metrics(
+        [(1, 10_000, 2_000), (2, 1_000, 500), (3, 1_000, 500)], {1: [209.366, 209.336], 2: [100.004], 3: [100.001]}
+    )
     targets = metrics.loc[:, ["performance_value_percentile", "performance_value_rating"]]
     assert targets.loc[1].tolist() == [0.0, "excellent"]
     assert targets.loc[2].tolist() == [66.7, "fair"]
@@ -47,8 +55,7 @@ def test_one_listing_is_enough_and_the_cpu_never_counts_itself():
 
 def test_ties_share_the_lower_percentile():
     # $/multi: CPU 1 and 2 tie at 0.01; CPU 3 at 0.02; CPU 4 at 0.03 (4 peers).
-    metrics = _metrics([(1, 10_000, 1), (2, 20_000, 1), (3, 10_000, 1), (4, 10_000, 1)],
-                       {1: [100], 2: [200], 3: [200], 4: [300]})
+    metrics = _metrics([(1, 10_000, 1), (2, 20_000, 1), (3, 10_000, 1), (4, 10_000, 1)], {1: [100], 2: [200], 3: [200], 4: [300]})
     assert metrics["performance_value_percentile"].tolist() == [0.0, 0.0, 50.0, 75.0]
     assert metrics["performance_value_rating"].tolist() == ["excellent", "excellent", "good", "fair"]
 
@@ -87,8 +94,10 @@ def test_the_rating_comes_from_the_unrounded_percentile():
     assert row.performance_value_rating == "good"
 
 
-@pytest.mark.parametrize(("percentile", "expected"), [(0, "excellent"), (25, "excellent"), (25.01, "good"),
-                                                      (50, "good"), (75, "fair"), (75.01, "poor"), (99.9, "poor")])
+@pytest.mark.parametrize(
+    ("percentile", "expected"),
+    [(0, "excellent"), (25, "excellent"), (25.01, "good"), (50, "good"), (75, "fair"), (75.01, "poor"), (99.9, "poor")],
+)
 def test_rating_thresholds(percentile, expected):
     assert rating(pd.Series([percentile])).iloc[0] == expected
 

@@ -29,7 +29,11 @@ def _targets(prices_by_cpu, **kwargs) -> pd.DataFrame:
 def test_worked_case_high_confidence():
     row = _targets({1: [350, 360, 340, 355, 365, 345, 370, 330, 375, 338]}).loc[1]
     assert (row.price_target_good, row.price_target_great, row.price_target_fair, row.price_target_stddev) == (
-        352.80, 338.02, 367.58, 14.78)
+        352.80,
+        338.02,
+        367.58,
+        14.78,
+    )
     assert row.price_target_confidence == "high"
     assert row.sample_size == 10
 
@@ -37,12 +41,18 @@ def test_worked_case_high_confidence():
 def test_worked_case_medium_confidence():
     row = _targets({1: [400, 410, 390, 405, 395, 415, 385]}).loc[1]
     assert (row.price_target_good, row.price_target_great, row.price_target_fair, row.price_target_stddev) == (
-        400.00, 389.20, 410.80, 10.80)
+        400.00,
+        389.20,
+        410.80,
+        10.80,
+    )
     assert row.price_target_confidence == "medium"
 
 
-@pytest.mark.parametrize(("count", "expected"), [(0, "insufficient"), (1, "insufficient"), (2, "low"), (4, "low"),
-                                                 (5, "medium"), (9, "medium"), (10, "high"), (50, "high")])
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [(0, "insufficient"), (1, "insufficient"), (2, "low"), (4, "low"), (5, "medium"), (9, "medium"), (10, "high"), (50, "high")],
+)
 def test_confidence_follows_sample_size(count, expected):
     row = _targets({1: [100 + i for i in range(count)]}).loc[1]
     assert row.price_target_confidence == expected
@@ -129,12 +139,20 @@ def test_the_rules_run_on_the_stored_doubles_as_python_statistics_and_round_do()
     # the float mean lies just above 117.305 and rounds up, the mean of 156.39 and 78.22 just below.
     row = _targets({1: [156.39000000000001, 78.22]}).loc[1]
     assert (row.price_target_good, row.price_target_great, row.price_target_fair, row.price_target_stddev) == (
-        117.31, 62.03, 172.58, 55.27)
+        117.31,
+        62.03,
+        172.58,
+        55.27,
+    )
     assert _targets({1: [156.39, 78.22]}).loc[1].price_target_good == 117.30
     # Never rounded to cents first: 209.366 and 209.336 have the mean 209.351, not 209.355.
     row = _targets({1: [209.366, 209.336]}).loc[1]
     assert (row.price_target_good, row.price_target_great, row.price_target_fair, row.price_target_stddev) == (
-        209.35, 209.33, 209.37, 0.02)
+        209.35,
+        209.33,
+        209.37,
+        0.02,
+    )
 
 
 def _reference_targets(values: list[float]) -> tuple:
@@ -156,5 +174,9 @@ def test_matches_a_one_cpu_at_a_time_reference_on_random_catalogues(cents):
         if len(values) < 2:
             assert math.isnan(row.price_target_good)
             continue
-        assert (row.price_target_good, row.price_target_great, row.price_target_fair,
-                row.price_target_stddev) == _reference_targets(values)
+        assert (
+            row.price_target_good,
+            row.price_target_great,
+            row.price_target_fair,
+            row.price_target_stddev,
+        ) == _reference_targets(values)

@@ -6,8 +6,9 @@ from cpu_pipeline.analytics.price_targets import price_targets
 def _spread(prices_by_cpu: dict[int, list]) -> pd.DataFrame:
     cpus = pd.DataFrame({"id": list(prices_by_cpu)})
     rows = [(cpu_id, price) for cpu_id, prices in prices_by_cpu.items() for price in prices]
-    listings = pd.DataFrame({"id": range(len(rows)), "cpu_id": [c for c, _ in rows], "status": "active",
-                             "adjusted_price_usd": [p for _, p in rows]})
+    listings = pd.DataFrame(
+        {"id": range(len(rows)), "cpu_id": [c for c, _ in rows], "status": "active", "adjusted_price_usd": [p for _, p in rows]}
+    )
     return price_targets(cpus, listings).set_index("cpu_id")
 
 
@@ -29,8 +30,13 @@ def test_outliers_lie_outside_the_iqr_fences():
 
 def test_spread_counts_only_the_prices_of_p():
     cpus = pd.DataFrame({"id": [1]})
-    listings = pd.DataFrame({"id": range(6), "cpu_id": 1,
-                             "status": ["active"] * 4 + ["archived", "active"],
-                             "adjusted_price_usd": [100, 101, 102, 103, 9000, 0]})
+    listings = pd.DataFrame(
+        {
+            "id": range(6),
+            "cpu_id": 1,
+            "status": ["active"] * 4 + ["archived", "active"],
+            "adjusted_price_usd": [100, 101, 102, 103, 9000, 0],
+        }
+    )
     row = price_targets(cpus, listings).iloc[0]
     assert row["outlier_count"] == 0

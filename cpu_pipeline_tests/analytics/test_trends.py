@@ -20,8 +20,9 @@ def test_changes_over_7_and_30_days_in_dollars_and_percent():
 
 
 def test_a_drop_of_more_than_the_share_is_flagged_and_the_share_is_configurable():
-    history = _history([(1, DAY - timedelta(days=7), 100.0), (1, DAY, 89.0), (2, DAY - timedelta(days=7), 100.0),
-                        (2, DAY, 104.0)])
+    history = _history(
+        [(1, DAY - timedelta(days=7), 100.0), (1, DAY, 89.0), (2, DAY - timedelta(days=7), 100.0), (2, DAY, 104.0)]
+    )
     trends = price_trends(history, [1, 2], DAY).set_index("cpu_id")
     assert trends.loc[1, "price_drop"] == True and trends.loc[2, "price_drop"] == False  # noqa: E712
     assert price_trends(history, [1], DAY, drop_share=0.2).iloc[0]["price_drop"] == False  # noqa: E712
@@ -41,7 +42,8 @@ def test_a_missed_night_uses_the_latest_earlier_snapshot():
 
 
 def test_the_largest_drops_come_first_with_their_names():
-    history = _history([(cpu, DAY - timedelta(days=7), 100.0) for cpu in (1, 2, 3)]
-                       + [(1, DAY, 95.0), (2, DAY, 70.0), (3, DAY, 120.0)])
+    history = _history(
+        [(cpu, DAY - timedelta(days=7), 100.0) for cpu in (1, 2, 3)] + [(1, DAY, 95.0), (2, DAY, 70.0), (3, DAY, 120.0)]
+    )
     drops = largest_drops(price_trends(history, [1, 2, 3], DAY), pd.Series({1: "a", 2: "b", 3: "c"}))
     assert drops["name"].tolist() == ["b", "a"]

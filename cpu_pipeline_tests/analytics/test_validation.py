@@ -23,8 +23,12 @@ def test_in_a_float_column_nan_is_null_and_infinity_invalid():
 
 
 def test_scores_must_be_whole_non_negative_numbers_and_missing_is_no_error():
-    cpus = pd.DataFrame({"cpu_mark_multi": pd.Series([1000, "2000", None, 0, -5, "12.5", "fast"], dtype=object),
-                         "cpu_mark_single": pd.Series([100, 200, 300, 400, 500, 600, None], dtype=object)})
+    cpus = pd.DataFrame(
+        {
+            "cpu_mark_multi": pd.Series([1000, "2000", None, 0, -5, "12.5", "fast"], dtype=object),
+            "cpu_mark_single": pd.Series([100, 200, 300, 400, 500, 600, None], dtype=object),
+        }
+    )
     scores = parse_scores(cpus)
     assert scores["score_error"].isna().tolist() == [True, True, True, True, False, False, False]
     assert scores["cpu_mark_multi"].tolist()[:2] == [1000.0, 2000.0]

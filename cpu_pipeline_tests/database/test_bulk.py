@@ -15,8 +15,9 @@ from cpu_pipeline_tests.postgres import relations, wait_for_lock_wait
 
 
 def _rows(cpu_ids, good: float, confidence: str = "low") -> pd.DataFrame:
-    return pd.DataFrame({"cpu_id": cpu_ids, "price_target_good": good, "price_target_sample_size": 2,
-                         "price_target_confidence": confidence})
+    return pd.DataFrame(
+        {"cpu_id": cpu_ids, "price_target_good": good, "price_target_sample_size": 2, "price_target_confidence": confidence}
+    )
 
 
 def test_loads_keep_nan_text_apart_from_null(database_url):
@@ -134,9 +135,14 @@ def test_a_second_write_back_waits_for_the_lock_and_never_interleaves(postgres_u
     engine = sa.create_engine(postgres_url)
     holder, connection, transaction = _holding_the_write_back_lock(postgres_url)  # another instance's write-back
     done = []
-    writers = [threading.Thread(target=lambda good=good: done.append(
-        bulk.write_analytics(sa.create_engine(postgres_url), _rows(list(range(1, 51)), good), datetime.now())))
-        for good in (111.0, 222.0)]
+    writers = [
+        threading.Thread(
+            target=lambda good=good: done.append(
+                bulk.write_analytics(sa.create_engine(postgres_url), _rows(list(range(1, 51)), good), datetime.now())
+            )
+        )
+        for good in (111.0, 222.0)
+    ]
     for writer in writers:
         writer.start()
     wait_for_lock_wait(postgres_url, "SELECT pg_advisory_xact_lock", count=2)
@@ -202,6 +208,9 @@ def test_a_days_snapshot_replaces_that_day_only_and_loads_by_range(database_url)
     loaded = bulk.load_history(engine, tables.history, date(2026, 11, 28), date(2026, 11, 29))
     loaded["day"] = pd.to_datetime(loaded["day"]).dt.date
     assert sorted(loaded.itertuples(index=False, name=None)) == [
-        (1, date(2026, 11, 28), 100.0), (1, date(2026, 11, 29), 80.5), (2, date(2026, 11, 28), 100.0)]
+        (1, date(2026, 11, 28), 100.0),
+        (1, date(2026, 11, 29), 80.5),
+        (2, date(2026, 11, 28), 100.0),
+    ]
     assert bulk.load_history(engine, tables.history, date(2026, 11, 29), date(2026, 11, 29))["cpu_id"].tolist() == [1]
     engine.dispose()

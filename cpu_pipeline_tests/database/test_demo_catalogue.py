@@ -131,7 +131,8 @@ def test_write_catalogue_round_trips_on_sqlite(sqlite_engine):
     first = listings.iloc[0]
     assert stored_listings[0]["status"] == first["status"]
     assert [row["adjusted_price_usd"] for row in stored_listings] == listings["adjusted_price_usd"].replace(
-        np.nan, None).tolist()  # every double as generated
+        np.nan, None
+    ).tolist()  # every double as generated
     assert all(row["created_at"] and row["updated_at"] for row in stored_cpus + stored_listings)
 
 
@@ -163,13 +164,14 @@ def test_write_catalogue_copies_into_postgres(postgres_url):
     with engine.begin() as conn:
         stored = pd.read_sql_query(sa.text("SELECT adjusted_price_usd FROM listing ORDER BY id"), conn)["adjusted_price_usd"]
         pd.testing.assert_series_equal(stored, listings["adjusted_price_usd"], check_names=False)  # bit for bit
-        types = dict(conn.execute(sa.text("SELECT column_name, data_type FROM information_schema.columns "
-                                          "WHERE table_name = 'listing'")).all())
+        types = dict(
+            conn.execute(
+                sa.text("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'listing'")
+            ).all()
+        )
         assert types["price_usd"] == types["adjusted_price_usd"] == "double precision"
         assert types["created_at"] == types["updated_at"] == "timestamp without time zone"
         # COPY bypasses the id sequence; the next application insert must still get a fresh id.
-        new_id = conn.execute(
-            sa.text("INSERT INTO cpu (name, manufacturer) VALUES ('Test CPU', 'Intel') RETURNING id")
-        ).scalar()
+        new_id = conn.execute(sa.text("INSERT INTO cpu (name, manufacturer) VALUES ('Test CPU', 'Intel') RETURNING id")).scalar()
     assert new_id == 101
     engine.dispose()

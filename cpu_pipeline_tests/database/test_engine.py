@@ -12,7 +12,12 @@ def test_every_postgres_form_connects_with_psycopg2_to_the_same_place(scheme):
     target = connection_url(f"{scheme}://deal_brain:s3cr3t@db.example:6432/deal_brain?application_name=nightly")
     assert target.drivername == "postgresql+psycopg2"
     assert (target.username, target.password, target.host, target.port, target.database) == (
-        "deal_brain", "s3cr3t", "db.example", 6432, "deal_brain")
+        "deal_brain",
+        "s3cr3t",
+        "db.example",
+        6432,
+        "deal_brain",
+    )
     assert dict(target.query) == {"application_name": "nightly"}
     assert driver_in_use(f"{scheme}://u@h/db") == f"psycopg2 (URL scheme {scheme})"
     assert backend(f"{scheme}://u@h/db") == "postgres"
@@ -28,12 +33,18 @@ def test_asyncpgs_ssl_becomes_libpqs_sslmode(mode):
     assert dict(connection_url(f"postgresql+asyncpg://u@h/db?ssl={mode}").query) == {"sslmode": mode}
 
 
-@pytest.mark.parametrize("url, message", [
-    ("postgresql+asyncpg://u@h/db?ssl=true", "`ssl=true` has no libpq equivalent; use one of disable, allow"),
-    ("postgresql+asyncpg://u@h/db?ssl=require&sslmode=require", "both `ssl` and `sslmode`"),
-    ("postgresql://u@h/db?ssl=require", 'invalid connection option "ssl"'),  # not asyncpg's URL: not translated
-    ("postgresql+asyncpg://u@h/db?prepared_statement_cache_size=0", 'invalid connection option "prepared_statement_cache_size"'),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("postgresql+asyncpg://u@h/db?ssl=true", "`ssl=true` has no libpq equivalent; use one of disable, allow"),
+        ("postgresql+asyncpg://u@h/db?ssl=require&sslmode=require", "both `ssl` and `sslmode`"),
+        ("postgresql://u@h/db?ssl=require", 'invalid connection option "ssl"'),  # not asyncpg's URL: not translated
+        (
+            "postgresql+asyncpg://u@h/db?prepared_statement_cache_size=0",
+            'invalid connection option "prepared_statement_cache_size"',
+        ),
+    ],
+)
 def test_a_parameter_libpq_cannot_take_fails_at_once_rather_than_being_dropped(url, message):
     with pytest.raises(UnsupportedDatabaseURL, match=message):
         connection_url(url)

@@ -4,9 +4,11 @@ import sqlalchemy as sa
 from cpu_pipeline.database import grants, schema
 from cpu_pipeline_tests import catalogues
 
-ANALYTICS = ("price_target_good, price_target_great, price_target_fair, price_target_stddev, price_target_sample_size, "
-             "price_target_confidence, price_target_updated_at, dollar_per_mark_single, dollar_per_mark_multi, "
-             "performance_value_percentile, performance_value_rating, performance_metrics_updated_at")
+ANALYTICS = (
+    "price_target_good, price_target_great, price_target_fair, price_target_stddev, price_target_sample_size, "
+    "price_target_confidence, price_target_updated_at, dollar_per_mark_single, dollar_per_mark_multi, "
+    "performance_value_percentile, performance_value_rating, performance_metrics_updated_at"
+)
 
 
 def test_the_statements_grant_the_columns_read_and_written_and_the_pipelines_own_tables():
@@ -25,7 +27,9 @@ def test_without_updated_at_it_is_not_granted_and_odd_names_are_quoted():
     statements = grants.grant_statements("Night Job", "deal-brain", "public", "user", cpu_has_updated_at=False)
     assert statements[0] == 'GRANT CONNECT ON DATABASE "deal-brain" TO "Night Job";'
     assert statements[3] == f'GRANT UPDATE ({ANALYTICS}) ON public.cpu TO "Night Job";'
-    assert statements[-1] == 'GRANT SELECT, INSERT, DELETE ON "user".cpu_analytics_history, "user".cpu_price_trends TO "Night Job";'
+    assert (
+        statements[-1] == 'GRANT SELECT, INSERT, DELETE ON "user".cpu_analytics_history, "user".cpu_price_trends TO "Night Job";'
+    )
 
 
 def test_the_database_says_its_name_and_whether_cpu_has_updated_at(postgres_url):

@@ -7,14 +7,20 @@ from cpu_pipeline_tests.postgres import relations
 def test_setup_creates_the_schema_and_both_tables_once(postgres_url):
     engine = sa.create_engine(postgres_url)
     assert schema.create_pipeline_tables(engine) == [
-        "schema cpu_pipeline", "table cpu_pipeline.cpu_analytics_history", "table cpu_pipeline.cpu_price_trends"]
+        "schema cpu_pipeline",
+        "table cpu_pipeline.cpu_analytics_history",
+        "table cpu_pipeline.cpu_price_trends",
+    ]
     after_first = relations(postgres_url)
     assert schema.create_pipeline_tables(engine) == []
     assert relations(postgres_url) == after_first
     created = {(space, name, kind) for space, name, kind in after_first if space == "cpu_pipeline"}
     assert {(name, kind) for _, name, kind in created} == {
-        ("cpu_analytics_history", "r"), ("cpu_analytics_history_pkey", "i"),
-        ("cpu_price_trends", "r"), ("cpu_price_trends_pkey", "i")}  # no sequence
+        ("cpu_analytics_history", "r"),
+        ("cpu_analytics_history_pkey", "i"),
+        ("cpu_price_trends", "r"),
+        ("cpu_price_trends_pkey", "i"),
+    }  # no sequence
     assert not [relation for relation in after_first if relation[0] == "public"]
     engine.dispose()
 

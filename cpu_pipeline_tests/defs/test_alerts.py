@@ -7,6 +7,7 @@ from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import cpu, listings_for
 from cpu_pipeline_tests.materialize import materialize
 
+
 def _catalogue(url: str, invalid: int, total: int = 20) -> None:
     cpus = [cpu(i, multi=-1 if i <= invalid else 5_000 + i) for i in range(1, total + 1)]
     catalogues.write(url, cpus, [row for i in range(1, total + 1) for row in listings_for(i, [100 + i, 110 + i])])
@@ -14,10 +15,14 @@ def _catalogue(url: str, invalid: int, total: int = 20) -> None:
 
 def _failure_context(result, instance, webhook_resource):
     [failure] = [event for event in result.all_events if event.event_type == dg.DagsterEventType.RUN_FAILURE] or [
-        event for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_FAILURE]
+        event for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_FAILURE
+    ]
     return dg.build_run_status_sensor_context(
-        sensor_name="alert_on_failed_run", dagster_event=failure, dagster_instance=instance,
-        dagster_run=result.dagster_run, resources={"alert_webhook": webhook_resource},
+        sensor_name="alert_on_failed_run",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        resources={"alert_webhook": webhook_resource},
     ).for_run_failure()
 
 
@@ -44,8 +49,12 @@ def test_a_warning_error_rate_sends_the_warning_alert_after_a_successful_run(sql
         assert result.success
         [success] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_SUCCESS]
         context = dg.build_run_status_sensor_context(
-            sensor_name="alert_on_error_rate_warning", dagster_event=success, dagster_instance=instance,
-            dagster_run=result.dagster_run, resources={"alert_webhook": AlertWebhook(url=webhook.url)})
+            sensor_name="alert_on_error_rate_warning",
+            dagster_event=success,
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            resources={"alert_webhook": AlertWebhook(url=webhook.url)},
+        )
         alert_on_error_rate_warning(context)
     [alert] = webhook.received
     assert alert["event"] == "error_rate_warning"
@@ -58,8 +67,12 @@ def test_a_clean_run_sends_nothing(sqlite_url, webhook):
         result = materialize(sqlite_url, instance=instance)
         [success] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_SUCCESS]
         context = dg.build_run_status_sensor_context(
-            sensor_name="alert_on_error_rate_warning", dagster_event=success, dagster_instance=instance,
-            dagster_run=result.dagster_run, resources={"alert_webhook": AlertWebhook(url=webhook.url)})
+            sensor_name="alert_on_error_rate_warning",
+            dagster_event=success,
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            resources={"alert_webhook": AlertWebhook(url=webhook.url)},
+        )
         alert_on_error_rate_warning(context)
     assert webhook.received == []
 

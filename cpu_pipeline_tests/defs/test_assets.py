@@ -7,6 +7,7 @@ from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, WORKED_MEDIUM, cpu, listings_for
 from cpu_pipeline_tests.materialize import materialize
 
+
 def _check(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:
     [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == name]
     return evaluation
@@ -28,10 +29,18 @@ def test_the_worked_cases_are_written_to_the_cent(sqlite_url):
     assert result.success
     table = catalogues.cpu_table(sqlite_url)
     assert table.loc[1, ["price_target_good", "price_target_great", "price_target_fair", "price_target_stddev"]].tolist() == [
-        352.80, 338.02, 367.58, 14.78]
+        352.80,
+        338.02,
+        367.58,
+        14.78,
+    ]
     assert table.loc[1, "price_target_confidence"] == "high"
     assert table.loc[2, ["price_target_good", "price_target_great", "price_target_fair", "price_target_stddev"]].tolist() == [
-        400.00, 389.20, 410.80, 10.80]
+        400.00,
+        389.20,
+        410.80,
+        10.80,
+    ]
     assert table.loc[2, "price_target_confidence"] == "medium"
     # One listing: insufficient targets, but a performance value.
     assert table.loc[3, "price_target_confidence"] == "insufficient"
@@ -64,18 +73,41 @@ def test_metadata_reports_counts_error_rate_and_a_preview(sqlite_url):
 
 
 def test_values_that_can_no_longer_be_computed_are_overwritten(sqlite_url):
-    stale = {"price_target_good": 999.0, "price_target_great": 900.0, "price_target_fair": 1100.0,
-             "price_target_stddev": 99.0, "price_target_sample_size": 40, "price_target_confidence": "high",
-             "dollar_per_mark_single": 1.0, "dollar_per_mark_multi": 0.5, "performance_value_percentile": 10.0,
-             "performance_value_rating": "excellent"}
-    catalogues.write(sqlite_url, [cpu(1, **stale), cpu(2)], listings_for(2, [100, 110]) + listings_for(1, [50], status="archived"))
+    stale = {
+        "price_target_good": 999.0,
+        "price_target_great": 900.0,
+        "price_target_fair": 1100.0,
+        "price_target_stddev": 99.0,
+        "price_target_sample_size": 40,
+        "price_target_confidence": "high",
+        "dollar_per_mark_single": 1.0,
+        "dollar_per_mark_multi": 0.5,
+        "performance_value_percentile": 10.0,
+        "performance_value_rating": "excellent",
+    }
+    catalogues.write(
+        sqlite_url, [cpu(1, **stale), cpu(2)], listings_for(2, [100, 110]) + listings_for(1, [50], status="archived")
+    )
     assert materialize(sqlite_url).success
     row = catalogues.cpu_table(sqlite_url).loc[1]
     assert row["price_target_sample_size"] == 0
     assert row["price_target_confidence"] == "insufficient"
-    assert row[["price_target_good", "price_target_great", "price_target_fair", "price_target_stddev",
-                "dollar_per_mark_single", "dollar_per_mark_multi", "performance_value_percentile",
-                "performance_value_rating"]].isna().all()
+    assert (
+        row[
+            [
+                "price_target_good",
+                "price_target_great",
+                "price_target_fair",
+                "price_target_stddev",
+                "dollar_per_mark_single",
+                "dollar_per_mark_multi",
+                "performance_value_percentile",
+                "performance_value_rating",
+            ]
+        ]
+        .isna()
+        .all()
+    )
 
 
 def test_below_the_warning_threshold_the_gate_passes(sqlite_url):
@@ -141,16 +173,26 @@ def test_the_derivations_can_be_called_directly_with_frames():
     assert targets.value.set_index("cpu_id").loc[1, "price_target_good"] == 400.0
     assert all(check.passed for check in targets.check_results)
     performance = assets.cpu_performance_metrics(
-        context=dg.build_asset_context(), config=checks.ErrorRateGate(), cpus=cpus, cpu_price_targets=targets.value)
+        context=dg.build_asset_context(), config=checks.ErrorRateGate(), cpus=cpus, cpu_price_targets=targets.value
+    )
     gate = next(check for check in performance.check_results if check.check_name == checks.ERROR_RATE)
     assert gate.metadata["error_rate"].value == 0.5 and gate.severity == dg.AssetCheckSeverity.ERROR
 
 
-@pytest.mark.parametrize("rate, severity", [(0.0, None), (0.02, None), (0.021, dg.AssetCheckSeverity.WARN),
-                                            (0.1, dg.AssetCheckSeverity.WARN), (0.11, dg.AssetCheckSeverity.ERROR)])
+@pytest.mark.parametrize(
+    "rate, severity",
+    [
+        (0.0, None),
+        (0.02, None),
+        (0.021, dg.AssetCheckSeverity.WARN),
+        (0.1, dg.AssetCheckSeverity.WARN),
+        (0.11, dg.AssetCheckSeverity.ERROR),
+    ],
+)
 def test_gate_boundaries(rate, severity):
-    performance = pd.DataFrame({"error": [None] * 10, "percentile_unrounded": [None] * 10,
-                                "performance_value_rating": [None] * 10})
+    performance = pd.DataFrame(
+        {"error": [None] * 10, "percentile_unrounded": [None] * 10, "performance_value_rating": [None] * 10}
+    )
     gate = checks.performance_results(performance, rate, checks.ErrorRateGate())[0]
     assert gate.passed == (severity is None)
     if severity:

@@ -42,8 +42,14 @@ def _seed_history(url: str, good_by_day: dict[date, dict[int, float]]) -> None:
     """Earlier nights' snapshots, written through the store as the history asset writes them."""
     database = AppDatabase(url=url)
     for day, goods in good_by_day.items():
-        rows = pd.DataFrame({"cpu_id": list(goods), "price_target_good": list(goods.values()),
-                             "price_target_sample_size": 2, "price_target_confidence": "low"})
+        rows = pd.DataFrame(
+            {
+                "cpu_id": list(goods),
+                "price_target_good": list(goods.values()),
+                "price_target_sample_size": 2,
+                "price_target_confidence": "low",
+            }
+        )
         database.write_history(day, rows.reindex(columns=["cpu_id", *PRICE_TARGET_COLUMNS, *PERFORMANCE_COLUMNS]))
     database.engine.dispose()
 
@@ -60,11 +66,13 @@ def _falling(night: int) -> list[float]:
 def test_the_history_of_thirty_nights_and_tonight_give_the_trends(sqlite_url):
     # CPU 1 gets 1% cheaper every night; CPU 2 stays put with one far outlier; CPU 3 has one price.
     # Thirty nights are seeded through the store; tonight's runs through Dagster, like the nightly job.
-    catalogues.write(sqlite_url, [cpu(1), cpu(2), cpu(3)],
-                     listings_for(1, _falling(30)) + listings_for(2, [100, 101, 102, 103, 900]) + listings_for(3, [50]))
+    catalogues.write(
+        sqlite_url,
+        [cpu(1), cpu(2), cpu(3)],
+        listings_for(1, _falling(30)) + listings_for(2, [100, 101, 102, 103, 900]) + listings_for(3, [50]),
+    )
     stable = _good([100, 101, 102, 103, 900])
-    _seed_history(sqlite_url, {FIRST_DAY + timedelta(days=night): {1: _good(_falling(night)), 2: stable}
-                               for night in range(30)})
+    _seed_history(sqlite_url, {FIRST_DAY + timedelta(days=night): {1: _good(_falling(night)), 2: stable} for night in range(30)})
     last = FIRST_DAY + timedelta(days=30)
     with dg.instance_for_test() as instance:
         assert materialize(sqlite_url, day=last, instance=instance).success
@@ -145,9 +153,12 @@ def test_a_successful_recalculation_requests_todays_snapshot():
     with dg.instance_for_test() as instance:
         run = instance.create_run_for_job(dg.GraphDefinition("noop").to_job())
         context = dg.build_run_status_sensor_context(
-            sensor_name="snapshot_after_recalculation", dagster_instance=instance, dagster_run=run,
+            sensor_name="snapshot_after_recalculation",
+            dagster_instance=instance,
+            dagster_run=run,
             dagster_event=dg.DagsterEvent(event_type_value=dg.DagsterEventType.RUN_SUCCESS.value, job_name="noop"),
-            resources={"clock": Clock(fixed_now="2026-11-30T23:59:30+00:00")})
+            resources={"clock": Clock(fixed_now="2026-11-30T23:59:30+00:00")},
+        )
         request = snapshot_after_recalculation(context)
     assert request.run_key == run.run_id
     assert request.partition_key == "2026-11-30"  # the UTC day of the Clock

@@ -1,17 +1,18 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
 from cpu_pipeline.defs.recalculation.schedules import recalculate_cpu_metrics_nightly
 from cpu_pipeline.lib.clock import Clock
 
-TICK = datetime(2026, 11, 30, 2, 30, tzinfo=timezone.utc)
+TICK = datetime(2026, 11, 30, 2, 30, tzinfo=UTC)
 
 
 def _evaluate(late_by: timedelta):
     """The 02:30 tick of 2026-11-30, evaluated `late_by` after it (the Clock fixed there)."""
-    context = dg.build_schedule_context(scheduled_execution_time=TICK,
-                                        resources={"clock": Clock(fixed_now=(TICK + late_by).isoformat())})
+    context = dg.build_schedule_context(
+        scheduled_execution_time=TICK, resources={"clock": Clock(fixed_now=(TICK + late_by).isoformat())}
+    )
     return recalculate_cpu_metrics_nightly(context)
 
 

@@ -31,8 +31,10 @@ class AlertWebhook(dg.ConfigurableResource):
             response = requests.post(self.url, json=alert, timeout=self.timeout_seconds)
             response.raise_for_status()
         except requests.RequestException as error:
-            log.warning(f"cpu_metrics.alert webhook at {where} failed: {type(error).__name__}: "
-                        f"{getattr(error.response, 'status_code', '') or 'no response'}")
+            log.warning(
+                f"cpu_metrics.alert webhook at {where} failed: {type(error).__name__}: "
+                f"{getattr(error.response, 'status_code', '') or 'no response'}"
+            )
             return False
         return True
 

@@ -20,9 +20,11 @@ def build_alert(event: str, summary: str, run: dg.DagsterRun, link: str, error_r
     """
     figures = ""
     if error_rate:
-        figures = (f" Error rate {error_rate['error_rate']:.1%} ({error_rate['cpus_in_error']} of "
-                   f"{error_rate['cpus_total']} CPUs in error; warn above {error_rate['warn_above']:.0%}, "
-                   f"fail above {error_rate['fail_above']:.0%}).")
+        figures = (
+            f" Error rate {error_rate['error_rate']:.1%} ({error_rate['cpus_in_error']} of "
+            f"{error_rate['cpus_total']} CPUs in error; warn above {error_rate['warn_above']:.0%}, "
+            f"fail above {error_rate['fail_above']:.0%})."
+        )
     return {
         "text": f":rotating_light: cpu_pipeline {run.job_name}: {summary}.{figures} <{link}|Run {run.run_id[:8]}>",
         "event": event,
@@ -47,8 +49,11 @@ def error_rate_figures(evaluation: dg.AssetCheckEvaluation) -> dict:
     return {key: value.value for key, value in evaluation.metadata.items()}
 
 
-@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=5,
-                       description="Alerts when a recalculation fails, by the error gate, its maximum runtime, or a crash.")
+@dg.run_failure_sensor(
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=5,
+    description="Alerts when a recalculation fails, by the error gate, its maximum runtime, or a crash.",
+)
 def alert_on_failed_run(context: dg.RunFailureSensorContext, alert_webhook: AlertWebhook) -> None:
     run = context.dagster_run
     message = context.failure_event.message or ""
@@ -63,9 +68,12 @@ def alert_on_failed_run(context: dg.RunFailureSensorContext, alert_webhook: Aler
     alert_webhook.send(build_alert(event, summary, run, alert_webhook.run_link(run.run_id), figures), context.log)
 
 
-@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, default_status=dg.DefaultSensorStatus.RUNNING,
-                      minimum_interval_seconds=5,
-                      description="Alerts when a successful recalculation had an error rate above the warning threshold.")
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=5,
+    description="Alerts when a successful recalculation had an error rate above the warning threshold.",
+)
 def alert_on_error_rate_warning(context: dg.RunStatusSensorContext, alert_webhook: AlertWebhook) -> None:
     run = context.dagster_run
     evaluation = error_rate_evaluation(context.instance, run.run_id)

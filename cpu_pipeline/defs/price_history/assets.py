@@ -36,16 +36,20 @@ def _today_only(context: dg.AssetExecutionContext, clock: Clock) -> date:
     if day != today:
         raise dg.Failure(
             description=f"Partition {day} cannot be computed: the snapshot is taken from live data, which only "
-                        f"describes today ({today}, UTC). Materialise today's partition; past days are kept as "
-                        "they were recorded, and cannot be recomputed."
+            f"describes today ({today}, UTC). Materialise today's partition; past days are kept as "
+            "they were recorded, and cannot be recomputed."
         )
     return day
 
 
-@dg.asset(partitions_def=DAILY, group_name=GROUP, pool=CPU_METRICS_POOL,
-          description="Every night's price targets and performance values, one row per CPU not in error and UTC "
-                      "day, in the table `cpu_analytics_history`: the rows `cpu_analytics` wrote. Rematerialising "
-                      "a day replaces that day only.")
+@dg.asset(
+    partitions_def=DAILY,
+    group_name=GROUP,
+    pool=CPU_METRICS_POOL,
+    description="Every night's price targets and performance values, one row per CPU not in error and UTC "
+    "day, in the table `cpu_analytics_history`: the rows `cpu_analytics` wrote. Rematerialising "
+    "a day replaces that day only.",
+)
 def cpu_analytics_history(
     context: dg.AssetExecutionContext, app_database: AppDatabase, clock: Clock, cpu_analytics: pd.DataFrame
 ) -> dg.MaterializeResult:
@@ -54,11 +58,15 @@ def cpu_analytics_history(
     return dg.MaterializeResult(metadata={"day": day.isoformat(), "dagster/row_count": written})
 
 
-@dg.asset(partitions_def=DAILY, group_name=GROUP, pool=CPU_METRICS_POOL,
-          deps=["cpu_analytics_history"],
-          description="Per CPU, in the table `cpu_price_trends`: the change of its good price over 7 and 30 days "
-                      "(dollars and percent), a `price_drop` flag, and the spread flags `wide_price_range` "
-                      "(sd > 30% of the mean) and `outlier_count` (outside the 1.5 IQR fences).")
+@dg.asset(
+    partitions_def=DAILY,
+    group_name=GROUP,
+    pool=CPU_METRICS_POOL,
+    deps=["cpu_analytics_history"],
+    description="Per CPU, in the table `cpu_price_trends`: the change of its good price over 7 and 30 days "
+    "(dollars and percent), a `price_drop` flag, and the spread flags `wide_price_range` "
+    "(sd > 30% of the mean) and `outlier_count` (outside the 1.5 IQR fences).",
+)
 def cpu_price_trends(
     context: dg.AssetExecutionContext,
     config: TrendsConfig,

@@ -8,7 +8,7 @@ log alerts of Deal Brain keep working.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
@@ -50,16 +50,22 @@ class PerformanceMetrics:
     error_rate: float
 
 
-@dg.asset(group_name=GROUP, pool=CPU_METRICS_POOL,
-          description="Deal Brain's CPU catalogue: id, name, manufacturer and both PassMark scores, as stored.")
+@dg.asset(
+    group_name=GROUP,
+    pool=CPU_METRICS_POOL,
+    description="Deal Brain's CPU catalogue: id, name, manufacturer and both PassMark scores, as stored.",
+)
 def cpus(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
     context.log.info(f"cpu_metrics.recalc.start database={app_database.display_url}")
     frame = _load(context, app_database.load_cpus)
     return dg.MaterializeResult(value=frame, metadata={"dagster/row_count": len(frame)})
 
 
-@dg.asset(group_name=GROUP, pool=CPU_METRICS_POOL,
-          description="Every listing's CPU, status and adjusted price, as stored (the list price is never used).")
+@dg.asset(
+    group_name=GROUP,
+    pool=CPU_METRICS_POOL,
+    description="Every listing's CPU, status and adjusted price, as stored (the list price is never used).",
+)
 def listings(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
     frame = _load(context, app_database.load_listings)
     return dg.MaterializeResult(
@@ -68,10 +74,14 @@ def listings(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg
     )
 
 
-@dg.asset(group_name=GROUP, pool=CPU_METRICS_POOL, check_specs=checks.PRICE_TARGET_CHECKS,
-          description="Per CPU: great / good / fair prices from the mean and sample standard deviation of its "
-                      "active listings' positive adjusted prices, with the sample size and a confidence; and the "
-                      "spread flags `wide_price_range` and `outlier_count` from the same prices.")
+@dg.asset(
+    group_name=GROUP,
+    pool=CPU_METRICS_POOL,
+    check_specs=checks.PRICE_TARGET_CHECKS,
+    description="Per CPU: great / good / fair prices from the mean and sample standard deviation of its "
+    "active listings' positive adjusted prices, with the sample size and a confidence; and the "
+    "spread flags `wide_price_range` and `outlier_count` from the same prices.",
+)
 def cpu_price_targets(cpus: pd.DataFrame, listings: pd.DataFrame):  # checks make several outputs: no annotation
     frame = price_targets(cpus, listings)
     confidence = frame["price_target_confidence"].value_counts()
@@ -88,9 +98,13 @@ def cpu_price_targets(cpus: pd.DataFrame, listings: pd.DataFrame):  # checks mak
     )
 
 
-@dg.asset(group_name=GROUP, pool=CPU_METRICS_POOL, check_specs=checks.PERFORMANCE_CHECKS,
-          description="Per CPU: dollars per single- and multi-thread PassMark point, the percentile of its value "
-                      "among its peers and a rating; and every CPU's errors, gated by the error rate.")
+@dg.asset(
+    group_name=GROUP,
+    pool=CPU_METRICS_POOL,
+    check_specs=checks.PERFORMANCE_CHECKS,
+    description="Per CPU: dollars per single- and multi-thread PassMark point, the percentile of its value "
+    "among its peers and a rating; and every CPU's errors, gated by the error rate.",
+)
 def cpu_performance_metrics(
     context: dg.AssetExecutionContext, config: checks.ErrorRateGate, cpus: pd.DataFrame, cpu_price_targets: pd.DataFrame
 ):  # checks make several outputs: no annotation
@@ -114,9 +128,13 @@ def cpu_performance_metrics(
     )
 
 
-@dg.asset(group_name=GROUP, pool=CPU_METRICS_POOL, check_specs=checks.WRITE_BACK_CHECKS,
-          description="The price targets and performance metrics written back into Deal Brain's `cpu` table, "
-                      "in one transaction; its value is the rows written. CPUs in error keep their previous values.")
+@dg.asset(
+    group_name=GROUP,
+    pool=CPU_METRICS_POOL,
+    check_specs=checks.WRITE_BACK_CHECKS,
+    description="The price targets and performance metrics written back into Deal Brain's `cpu` table, "
+    "in one transaction; its value is the rows written. CPUs in error keep their previous values.",
+)
 def cpu_analytics(
     context: dg.AssetExecutionContext,
     app_database: AppDatabase,
@@ -125,7 +143,7 @@ def cpu_analytics(
 ):
     performance = cpu_performance_metrics
     rows = write_back.analytics_rows(cpu_price_targets, performance.per_cpu)
-    written = app_database.write_analytics(rows, datetime.now(timezone.utc).replace(tzinfo=None))
+    written = app_database.write_analytics(rows, datetime.now(UTC).replace(tzinfo=None))
     total, in_error = len(performance.per_cpu), len(performance.errors)
     context.log.info(f"cpu_metrics.recalc.complete total={total} success={written} errors={in_error}")
     return dg.MaterializeResult(

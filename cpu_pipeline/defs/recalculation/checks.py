@@ -25,22 +25,40 @@ RATING_MATCHES = "rating_matches_percentile"
 EVERY_CPU_ACCOUNTED = "every_cpu_accounted_for"
 
 PRICE_TARGET_CHECKS = [
-    dg.AssetCheckSpec(TARGETS_ORDERED, asset="cpu_price_targets", blocking=True,
-                      description="0 <= great <= good <= fair, all finite, and no targets without two prices."),
-    dg.AssetCheckSpec(CONFIDENCE_MATCHES, asset="cpu_price_targets", blocking=True,
-                      description="The confidence follows from the sample size."),
+    dg.AssetCheckSpec(
+        TARGETS_ORDERED,
+        asset="cpu_price_targets",
+        blocking=True,
+        description="0 <= great <= good <= fair, all finite, and no targets without two prices.",
+    ),
+    dg.AssetCheckSpec(
+        CONFIDENCE_MATCHES, asset="cpu_price_targets", blocking=True, description="The confidence follows from the sample size."
+    ),
 ]
 PERFORMANCE_CHECKS = [
-    dg.AssetCheckSpec(ERROR_RATE, asset="cpu_performance_metrics", blocking=True,
-                      description="CPUs in error / all CPUs: warns above `warn_above`, fails (nothing written) above `fail_above`."),
-    dg.AssetCheckSpec(PERCENTILE_IN_RANGE, asset="cpu_performance_metrics", blocking=True,
-                      description="Every unrounded percentile lies in [0, 100)."),
-    dg.AssetCheckSpec(RATING_MATCHES, asset="cpu_performance_metrics", blocking=True,
-                      description="Every rating follows from its unrounded percentile."),
+    dg.AssetCheckSpec(
+        ERROR_RATE,
+        asset="cpu_performance_metrics",
+        blocking=True,
+        description="CPUs in error / all CPUs: warns above `warn_above`, fails (nothing written) above `fail_above`.",
+    ),
+    dg.AssetCheckSpec(
+        PERCENTILE_IN_RANGE,
+        asset="cpu_performance_metrics",
+        blocking=True,
+        description="Every unrounded percentile lies in [0, 100).",
+    ),
+    dg.AssetCheckSpec(
+        RATING_MATCHES,
+        asset="cpu_performance_metrics",
+        blocking=True,
+        description="Every rating follows from its unrounded percentile.",
+    ),
 ]
 WRITE_BACK_CHECKS = [
-    dg.AssetCheckSpec(EVERY_CPU_ACCOUNTED, asset="cpu_analytics",
-                      description="Every CPU loaded was either written or reported in error."),
+    dg.AssetCheckSpec(
+        EVERY_CPU_ACCOUNTED, asset="cpu_analytics", description="Every CPU loaded was either written or reported in error."
+    ),
 ]
 
 
