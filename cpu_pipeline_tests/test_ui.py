@@ -5,7 +5,7 @@ Screenshots land in artifacts/ (git-ignored): lineage.png and run_success.png.
 """
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from cpu_pipeline_tests.served import ROOT
 from cpu_pipeline_tests.test_definitions import EXPECTED_DEPENDENCIES, HISTORY_DEPENDENCIES
@@ -55,22 +55,16 @@ def page(served):
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.set_default_timeout(60_000)
+            # Dagster's first-visit newsletter dialog can come up at any moment of a page's life, and
+            # covers what a test clicks: dismissed whenever it shows, before each action.
+            page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda skip: skip.click())
             yield page
         finally:
             browser.close()
 
 
-def _open(page: Page, url: str) -> None:
-    page.goto(url)
-    skip = page.get_by_role("button", name="Skip")  # Dagster's first-visit newsletter dialog
-    try:
-        skip.click(timeout=5_000)
-    except Exception:  # the dialog only shows once per browser profile
-        pass
-
-
 def test_the_lineage_graph_shows_the_five_assets_and_their_edges(served, page):
-    _open(page, served.stack.url + GROUP_PAGE)
+    page.goto(served.stack.url + GROUP_PAGE)
     for name in EXPECTED_DEPENDENCIES:
         expect(page.get_by_text(name, exact=True).first).to_be_visible()
     # The group's own six edges, plus one to a link node for each input of the history group's assets.
@@ -89,7 +83,7 @@ def test_the_lineage_graph_shows_the_five_assets_and_their_edges(served, page):
 
 
 def test_materialize_all_from_the_ui_succeeds_and_shows_the_metadata(served, page):
-    _open(page, served.stack.url + GROUP_PAGE)
+    page.goto(served.stack.url + GROUP_PAGE)
     page.get_by_role("button", name="Materialize all").click()
     expect(page.get_by_text("Launched run")).to_be_visible()
     page.get_by_role("link", name="View").first.click()
