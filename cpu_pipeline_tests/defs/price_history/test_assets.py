@@ -10,9 +10,7 @@ import sqlalchemy as sa
 
 from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
 from cpu_pipeline.database import schema
-from cpu_pipeline.defs.price_history.sensors import snapshot_after_recalculation
 from cpu_pipeline.lib.app_database import AppDatabase
-from cpu_pipeline.lib.clock import Clock
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, cpu, listings_for
 from cpu_pipeline_tests.materialize import materialize
@@ -147,18 +145,3 @@ def test_a_past_day_cannot_be_backfilled_from_live_data(sqlite_url):
     [failure] = [e for e in result.all_events if e.is_step_failure and e.step_key == "cpu_analytics_history"]
     assert "cannot be computed" in failure.step_failure_data.error.message + str(failure.step_failure_data.user_failure_data)
     assert not sa.inspect(sa.create_engine(sqlite_url)).has_table("cpu_analytics_history")  # nothing written
-
-
-def test_a_successful_recalculation_requests_todays_snapshot():
-    with dg.instance_for_test() as instance:
-        run = instance.create_run_for_job(dg.GraphDefinition("noop").to_job())
-        context = dg.build_run_status_sensor_context(
-            sensor_name="snapshot_after_recalculation",
-            dagster_instance=instance,
-            dagster_run=run,
-            dagster_event=dg.DagsterEvent(event_type_value=dg.DagsterEventType.RUN_SUCCESS.value, job_name="noop"),
-            resources={"clock": Clock(fixed_now="2026-11-30T23:59:30+00:00")},
-        )
-        request = snapshot_after_recalculation(context)
-    assert request.run_key == run.run_id
-    assert request.partition_key == "2026-11-30"  # the UTC day of the Clock
