@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from dagster import DagsterRunStatus
 
 from cpu_pipeline import launch, service
+from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
 from cpu_pipeline.run_launcher import _alive
 from cpu_pipeline_tests.postgres import (
     scalar,
@@ -220,18 +221,7 @@ def _worker_pid(served, run_id: str, timeout: float = 60) -> int:
 def test_a_run_worker_killed_during_the_write_back_loses_nothing_and_is_retried(served):
     run_id = served.launch()
     assert served.wait_for_run(run_id) == "SUCCESS"
-    analytics = [
-        "price_target_good",
-        "price_target_great",
-        "price_target_fair",
-        "price_target_stddev",
-        "price_target_sample_size",
-        "price_target_confidence",
-        "dollar_per_mark_single",
-        "dollar_per_mark_multi",
-        "performance_value_percentile",
-        "performance_value_rating",
-    ]
+    analytics = [*PRICE_TARGET_COLUMNS, *PERFORMANCE_COLUMNS]
     snapshot = "SELECT * FROM cpu ORDER BY id"
     before = pd.read_sql_query(snapshot, sa.create_engine(served.app_url))
     engine = sa.create_engine(served.app_url)

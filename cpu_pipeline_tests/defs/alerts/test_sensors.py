@@ -26,6 +26,17 @@ def _failure_context(result, instance, webhook_resource):
     ).for_run_failure()
 
 
+def _success_context(result, instance, webhook_resource):
+    [success] = [event for event in result.all_events if event.event_type == dg.DagsterEventType.RUN_SUCCESS]
+    return dg.build_run_status_sensor_context(
+        sensor_name="alert_on_error_rate_warning",
+        dagster_event=success,
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        resources={"alert_webhook": webhook_resource},
+    )
+
+
 def test_a_quarter_of_cpus_in_error_sends_the_failure_alert(sqlite_url, webhook):
     _catalogue(sqlite_url, invalid=5)
     with dg.instance_for_test() as instance:
@@ -47,15 +58,7 @@ def test_a_warning_error_rate_sends_the_warning_alert_after_a_successful_run(sql
     with dg.instance_for_test() as instance:
         result = materialize(sqlite_url, instance=instance)
         assert result.success
-        [success] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_SUCCESS]
-        context = dg.build_run_status_sensor_context(
-            sensor_name="alert_on_error_rate_warning",
-            dagster_event=success,
-            dagster_instance=instance,
-            dagster_run=result.dagster_run,
-            resources={"alert_webhook": AlertWebhook(url=webhook.url)},
-        )
-        alert_on_error_rate_warning(context)
+        alert_on_error_rate_warning(_success_context(result, instance, AlertWebhook(url=webhook.url)))
     [alert] = webhook.received
     assert alert["event"] == "error_rate_warning"
     assert alert["error_rate"] == 0.05
@@ -65,15 +68,7 @@ def test_a_clean_run_sends_nothing(sqlite_url, webhook):
     _catalogue(sqlite_url, invalid=0)
     with dg.instance_for_test() as instance:
         result = materialize(sqlite_url, instance=instance)
-        [success] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_SUCCESS]
-        context = dg.build_run_status_sensor_context(
-            sensor_name="alert_on_error_rate_warning",
-            dagster_event=success,
-            dagster_instance=instance,
-            dagster_run=result.dagster_run,
-            resources={"alert_webhook": AlertWebhook(url=webhook.url)},
-        )
-        alert_on_error_rate_warning(context)
+        alert_on_error_rate_warning(_success_context(result, instance, AlertWebhook(url=webhook.url)))
     assert webhook.received == []
 
 
