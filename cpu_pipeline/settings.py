@@ -121,6 +121,22 @@ VARIABLES = (
         parse=_seconds,
     ),
     Variable(
+        "CPU_PIPELINE_SENSOR_INTERVAL_SECONDS",
+        "how often the sensors look (the listing-change trigger, the overdue alert)",
+        "a whole number of seconds above 0",
+        "30",
+        parse=_seconds,
+    ),
+    Variable(
+        "CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS",
+        "how old the last write-back of the `cpu` table may be before `recalculation_overdue` alerts "
+        "(the freshness policy of `cpu_analytics`, and `cpu-pipeline health`)",
+        "a whole number of seconds above 0",
+        "93600",
+        "`93600` (26 hours)",
+        parse=_seconds,
+    ),
+    Variable(
         "ALERT_WEBHOOK_URL",
         "where alerts are POSTed, Slack-compatible",
         "an `http://` or `https://` URL",
@@ -174,6 +190,8 @@ class Settings:
     pipeline_schema: str  # CPU_PIPELINE_SCHEMA
     schedule_cron: str  # CPU_PIPELINE_SCHEDULE_CRON
     max_runtime_seconds: int  # CPU_PIPELINE_MAX_RUNTIME_SECONDS
+    sensor_interval_seconds: int  # CPU_PIPELINE_SENSOR_INTERVAL_SECONDS
+    freshness_window_seconds: int  # CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS
     alert_webhook_url: str | None  # ALERT_WEBHOOK_URL
     ui_base_url: str  # CPU_PIPELINE_UI_BASE_URL
     dagster_pg_url: str | None  # DAGSTER_PG_URL
@@ -212,6 +230,8 @@ def read(environ: Mapping[str, str] | None = None) -> Settings:
         pipeline_schema=values["CPU_PIPELINE_SCHEMA"],
         schedule_cron=values["CPU_PIPELINE_SCHEDULE_CRON"],
         max_runtime_seconds=values["CPU_PIPELINE_MAX_RUNTIME_SECONDS"],
+        sensor_interval_seconds=values["CPU_PIPELINE_SENSOR_INTERVAL_SECONDS"],
+        freshness_window_seconds=values["CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS"],
         alert_webhook_url=values["ALERT_WEBHOOK_URL"],
         ui_base_url=values["CPU_PIPELINE_UI_BASE_URL"],
         dagster_pg_url=values["DAGSTER_PG_URL"],
