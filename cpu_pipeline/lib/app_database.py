@@ -7,14 +7,16 @@ and `make dev` need no configuration. `defs/resources.py` picks one from the set
 """
 
 from collections.abc import Callable
+from typing import ClassVar
 from datetime import date, datetime
+from typing import TypeVar
 
 import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 from pydantic import PrivateAttr
 
-from cpu_pipeline.database import bulk, demo_catalogue, schema
+from cpu_pipeline.database import bulk, change_signal, demo_catalogue, schema
 from cpu_pipeline.database.engine import (
     DatabaseUnavailable,
     describe,
@@ -23,6 +25,8 @@ from cpu_pipeline.database.engine import (
     make_engine,
     masked,
 )
+
+T = TypeVar("T")
 
 
 class AppDatabase(dg.ConfigurableResource):
@@ -34,9 +38,11 @@ class AppDatabase(dg.ConfigurableResource):
     write_lock_timeout_seconds: float = 600
 
     _engine: sa.Engine | None = PrivateAttr(default=None)
+    # A database that does not exist is an error, never created (an SQLite path mistyped); the embedded default's is.
+    _creates_missing_database: ClassVar[bool] = False
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._engine = make_engine(self.url)
+        self._engine = self._make_engine()
         context.log.info(f"connecting to {self.display_url} with {driver_in_use(self.url)}")
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
@@ -50,14 +56,21 @@ class AppDatabase(dg.ConfigurableResource):
     @property
     def engine(self) -> sa.Engine:
         if self._engine is None:
-            self._engine = make_engine(self.url)
+            self._engine = self._make_engine()
         return self._engine
+
+    def _make_engine(self) -> sa.Engine:
+        return make_engine(self.url, create_missing_file=self._creates_missing_database)
 
     def load_cpus(self) -> pd.DataFrame:
         return self._reading(bulk.load_cpus)
 
     def load_listings(self) -> pd.DataFrame:
         return self._reading(bulk.load_listings)
+
+    def listing_change_signal(self) -> str:
+        """A short text that changes whenever the `listing` table does (`database/change_signal.py`)."""
+        return self._reading(change_signal.listing_change_signal)
 
     def write_analytics(self, rows: pd.DataFrame, updated_at: datetime) -> int:
         return bulk.write_analytics(self.engine, rows, updated_at, self.write_lock_timeout_seconds)
@@ -75,7 +88,7 @@ class AppDatabase(dg.ConfigurableResource):
     def write_trends(self, rows: pd.DataFrame) -> int:
         return bulk.write_trends(self.engine, self.pipeline_tables.trends, rows)
 
-    def _reading(self, load: Callable[[sa.Engine], pd.DataFrame]) -> pd.DataFrame:
+    def _reading(self, load: Callable[[sa.Engine], T]) -> T:
         try:
             return load(self.engine)
         except sa.exc.DBAPIError as error:
@@ -85,7 +98,10 @@ class AppDatabase(dg.ConfigurableResource):
 
 
 class EmbeddedDemoDatabase(AppDatabase):
-    """The quickstart's database: the embedded SQLite file, filled with the demo catalogue when it holds no CPUs."""
+    """The quickstart's database: the embedded SQLite file, created with its folder where missing and
+    filled with the demo catalogue when it holds no CPUs."""
+
+    _creates_missing_database: ClassVar[bool] = True
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         super().setup_for_execution(context)
