@@ -10,6 +10,12 @@ from cpu_pipeline import settings
 DEFAULT_UI_BASE_URL = settings.BY_NAME["CPU_PIPELINE_UI_BASE_URL"].default
 
 
+def alert_message(event: str, summary: str, link: str, label: str, icon: str = ":rotating_light:", **fields) -> dict:
+    """An alert as JSON: Slack's `text` (the summary, then a link to the UI labelled `label`), and the
+    structured fields an on-call tool can route on: `event`, `what_happened`, and `fields`."""
+    return {"text": f"{icon} cpu_pipeline: {summary}. <{link}|{label}>", "event": event, "what_happened": summary, **fields}
+
+
 class AlertWebhook(dg.ConfigurableResource):
     """Where alerts go: a Slack-compatible incoming webhook (optional) and the UI's base URL for links."""
 
@@ -19,6 +25,12 @@ class AlertWebhook(dg.ConfigurableResource):
 
     def run_link(self, run_id: str) -> str:
         return f"{self.ui_base_url.rstrip('/')}/runs/{run_id}"
+
+    def asset_link(self, key: dg.AssetKey) -> str:
+        return f"{self.ui_base_url.rstrip('/')}/assets/{key.to_user_string()}"
+
+    def automation_link(self) -> str:
+        return f"{self.ui_base_url.rstrip('/')}/automation"
 
     def send(self, alert: dict, log) -> bool:
         """Log the alert and POST it; True when the webhook accepted it (or there is none)."""

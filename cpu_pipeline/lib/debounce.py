@@ -1,0 +1,42 @@
+"""Debouncing a change signal: one run per burst of changes, not one per change.
+
+A trigger evaluated every interval sees a signal (any text that changes when the data does). It
+requests a run once the signal differs from the one the last run was requested for and then stays
+the same for one interval (the burst has settled), or at the latest `max_wait_seconds` after the first
+change of a burst that never settles. No Dagster here: the sensor keeps `Debounce` as its cursor.
+"""
+
+import json
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Debounce:
+    """What the trigger remembers between evaluations.
+
+    `requested`: the signal the last run was requested for (at the first evaluation: the signal then,
+    so starting the trigger requests nothing); `previous`: the signal at the previous evaluation;
+    `changed_since`: when (seconds since the epoch) an evaluation first saw the signal differ from
+    `requested`, None while it does not.
+    """
+
+    requested: str
+    previous: str
+    changed_since: float | None = None
+
+    def to_cursor(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_cursor(cls, cursor: str | None) -> "Debounce | None":
+        return cls(**json.loads(cursor)) if cursor else None
+
+
+def evaluate(state: Debounce | None, signal: str, now: float, max_wait_seconds: float) -> tuple[Debounce, bool]:
+    """The state after seeing `signal` at `now` (seconds since the epoch), and whether to request a run."""
+    if state is None or signal == state.requested:
+        return Debounce(requested=signal, previous=signal), False
+    changed_since = state.changed_since if state.changed_since is not None else now
+    if signal == state.previous or now - changed_since >= max_wait_seconds:
+        return Debounce(requested=signal, previous=signal), True
+    return Debounce(requested=state.requested, previous=signal, changed_since=changed_since), False

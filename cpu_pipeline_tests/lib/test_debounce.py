@@ -1,0 +1,44 @@
+from cpu_pipeline.lib.debounce import Debounce, evaluate
+
+MAX_WAIT = 300
+
+
+def _run(signals: list[str], interval: float = 30) -> list[bool]:
+    """Evaluate the signals one interval apart, from no state; whether each evaluation requested a run."""
+    state, requested = None, []
+    for tick, signal in enumerate(signals):
+        state, request = evaluate(Debounce.from_cursor(state.to_cursor()) if state else None, signal, tick * interval, MAX_WAIT)
+        requested.append(request)
+    return requested
+
+
+def test_the_first_evaluation_only_takes_a_baseline():
+    assert _run(["a"]) == [False]
+
+
+def test_no_change_requests_nothing():
+    assert _run(["a"] * 10) == [False] * 10
+
+
+def test_a_change_requests_one_run_once_it_has_stayed_the_same_for_one_interval():
+    assert _run(["a", "b", "b", "b", "b"]) == [False, False, True, False, False]
+
+
+def test_a_burst_gives_one_run_after_it_settles():
+    assert _run(["a", "b", "c", "d", "e", "e", "e"]) == [False, False, False, False, False, True, False]
+
+
+def test_a_burst_that_never_settles_gets_a_run_five_minutes_after_its_first_change_then_again():
+    signals = ["a", *(f"s{tick}" for tick in range(1, 25))]  # a new value every 30 s for 12 minutes
+    requested = _run(signals)
+    # first change seen at 30 s; 300 s later (at 330 s, tick 11) a run; the next burst starts at tick 12
+    assert [tick for tick, request in enumerate(requested) if request] == [11, 22]
+
+
+def test_a_return_to_the_requested_signal_cancels_the_pending_change():
+    assert _run(["a", "b", "a", "a"]) == [False, False, False, False]
+
+
+def test_the_state_survives_the_cursor():
+    state = Debounce(requested="a", previous="b", changed_since=12.5)
+    assert Debounce.from_cursor(state.to_cursor()) == state
