@@ -3,8 +3,17 @@
 Deal Brain's own `DATABASE_URL` names its async driver (`postgresql+asyncpg://`) and its
 `SYNC_DATABASE_URL` psycopg 3 (`postgresql+psycopg://`); the pipeline connects to the same server,
 database, user and password with its own driver, psycopg2, whichever of them it is given.
+
+A URL carries secrets in its userinfo (the password) and in its query string (`password=`,
+`sslpassword=`, `passfile=`). No text this module returns or raises holds a fragment of them:
+`masked` shows a URL, `scrub` cleans any other message, and a URL whose parts are ambiguous (most
+often a password pasted without percent-encoding, as in `app:Zq@9%x/y:Secret@db`) is refused, never
+echoed, rather than split in the wrong place and sent to the wrong host.
 """
 
+import re
+import threading
+import urllib.parse
 from pathlib import Path
 
 import psycopg2.extensions
@@ -24,9 +33,51 @@ DRIVER_NAMES = {PSYCOPG2: "psycopg2", "sqlite": "sqlite3"}
 # asyncpg's `ssl=` takes the same modes as libpq's `sslmode=`.
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
+# The query parameters whose values are secrets (libpq's), and those `masked` shows as they are;
+# any other parameter is shown as *** whole, its name included (it may be a piece of a password
+# whose `&` was not percent-encoded).
+SECRET_PARAMETERS = frozenset({"password", "sslpassword", "passfile"})
+SHOWN_PARAMETERS = frozenset(
+    {
+        "application_name",
+        "channel_binding",
+        "client_encoding",
+        "connect_timeout",
+        "dbname",
+        "fallback_application_name",
+        "gssencmode",
+        "host",
+        "hostaddr",
+        "keepalives",
+        "keepalives_count",
+        "keepalives_idle",
+        "keepalives_interval",
+        "load_balance_hosts",
+        "port",
+        "ssl",
+        "sslcert",
+        "sslcrl",
+        "sslkey",
+        "sslmode",
+        "sslrootcert",
+        "target_session_attrs",
+        "user",
+    }
+)
+URL_SHAPE = "scheme://user:password@host:port/database?parameter=value"
+PERCENT_ENCODE = "percent-encode special characters in the password, e.g. with urllib.parse.quote(password, safe='')"
+NOT_SHOWN = "<database URL not shown: it does not parse>"
+# A fragment of a secret at least this long is scrubbed wherever it appears; a single character says nothing.
+FRAGMENT_LENGTH = 2
+
 
 class UnsupportedDatabaseURL(ValueError):
-    """The URL names a scheme or parameter the pipeline cannot connect with; the message names it, never the password."""
+    """The URL names a scheme or parameter the pipeline cannot connect with, or does not parse; the
+    message says which, and never holds a secret (nor, for a URL that does not parse, any of it)."""
+
+
+class MissingDatabase(UnsupportedDatabaseURL):
+    """The URL names an SQLite file that does not exist; nothing was created."""
 
 
 def embedded_database_url(data_dir: Path) -> str:
@@ -34,25 +85,119 @@ def embedded_database_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'cpu_pipeline.sqlite'}"
 
 
-def masked(url: str) -> str:
-    """The URL as it may be shown in logs and the UI: with the password replaced by ***."""
+def _scheme(url: str) -> str | None:
+    found = re.match(r"([A-Za-z][A-Za-z0-9+]*)://", url)
+    return found.group(1) if found else None
+
+
+def _split(url: str) -> urllib.parse.SplitResult:
+    """The URL's parts, when it parses one way only; raises UnsupportedDatabaseURL saying why not,
+    without repeating any of it."""
+
+    def refuse(reason: str) -> UnsupportedDatabaseURL:
+        return UnsupportedDatabaseURL(
+            f"the database URL does not parse as {URL_SHAPE} ({reason}); it is not shown, as it may hold a password: "
+            + PERCENT_ENCODE
+        )
+
+    scheme = _scheme(url)
+    if scheme is None:
+        raise refuse("no scheme:// at its start")
+    parts = urllib.parse.urlsplit(url)
+    if scheme == "sqlite":
+        if parts.netloc:
+            raise refuse("an SQLite URL names a file, sqlite:///path, and takes no user, password or host")
+        return parts
+    if "#" in url:
+        raise refuse("it holds a `#`")
+    if parts.netloc.count("@") > 1 or "@" in parts.path + parts.query:
+        raise refuse("it holds more than one `@`, or one after the host")
+    if any("=" not in pair for pair in parts.query.split("&") if parts.query):
+        raise refuse("a query parameter has no `=`: a piece of a password given there with an `&` in it?")
+    userinfo = parts.netloc.rpartition("@")[0]
+    if re.search("%(?![0-9A-Fa-f]{2})", userinfo):
+        raise refuse("a `%` in the user or password is not followed by two hexadecimal digits")
     try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "<unparseable database URL>"
+        parts.port  # noqa: B018 (urlsplit checks the port only when asked)
+    except ValueError:
+        raise refuse("the port is not a number from 0 to 65535") from None
+    return parts
+
+
+def _query(parts: urllib.parse.SplitResult) -> list[tuple[str, str]]:
+    return urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+
+
+def masked(url: str) -> str:
+    """The URL as it may be shown in logs, metadata and the UI: the password and every secret
+    query parameter as ***, any parameter it does not know as *** whole; `NOT_SHOWN` when it does
+    not parse. An SQLite URL (a path, no secret) is shown as it is."""
+    try:
+        parts = _split(url)
+    except UnsupportedDatabaseURL:
+        return NOT_SHOWN
+    if _scheme(url) == "sqlite":
+        return url
+    userinfo, at, host = parts.netloc.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    shown = f"{_scheme(url)}://{user}{':***' if colon else ''}{at}{host}{parts.path}"
+    if parts.query:
+        shown += "?" + "&".join(
+            f"{name}={value}" if name in SHOWN_PARAMETERS else f"{name}=***" if name in SECRET_PARAMETERS else "***"
+            for name, value in _query(parts)
+        )
+    return shown
+
+
+def _secrets(url: str) -> list[str]:
+    """Every secret in the URL, in every spelling a message could quote it in, with its fragments; for
+    a URL that does not parse, all that may be one: from the user's `:` to the last `@`, the query
+    string, or all of it without a scheme:// (a libpq keyword string)."""
+    try:
+        parts = _split(url)
+    except UnsupportedDatabaseURL:
+        after_scheme = url.partition("://")[2]
+        userinfo = after_scheme.rpartition("@")[0]
+        secrets = [userinfo.partition(":")[2] or userinfo, after_scheme.partition("?")[2]] if after_scheme else [url]
+    else:
+        raw_password = parts.netloc.rpartition("@")[0].partition(":")[2]
+        pairs = [pair.partition("=") for pair in parts.query.split("&")]
+        secret_values = [value for name, _, value in pairs if name in SECRET_PARAMETERS]
+        # Beside a secret, a parameter no one knows may be a piece of it (an `&` in it): all of it is secret.
+        unknown = [name + equals + value for name, equals, value in pairs if name not in SHOWN_PARAMETERS | SECRET_PARAMETERS]
+        secrets = [raw_password, *secret_values, *(unknown if secret_values else [])]
+    spellings = {form for secret in secrets for form in (secret, urllib.parse.unquote(secret), urllib.parse.quote(secret))}
+    # Pieces between the URL's delimiters (`9%x` of `Zq@9%x/y`: a host name a driver quotes) and words.
+    fragments = {
+        piece
+        for spelling in spellings
+        for delimiters in (r"[@/:?#&=]+", r"[^A-Za-z0-9]+")
+        for piece in re.split(delimiters, spelling)
+    }
+    return sorted((text for text in spellings | fragments if len(text) >= FRAGMENT_LENGTH), key=len, reverse=True)
+
+
+def scrub(message: str, url: str) -> str:
+    """`message` (a driver's or a library's) with every secret of `url`, and each longer fragment of
+    one, replaced by ***: whatever the message quotes (a host name cut out of a mis-split password)."""
+    for secret in _secrets(url):
+        message = message.replace(secret, "***")
+    return message
 
 
 def connection_url(url: str) -> sa.URL:
     """The URL the pipeline connects with: the given one, its scheme mapped to the pipeline's own driver.
 
     Server, database, user, password and libpq parameters are kept; asyncpg's `ssl=<mode>` becomes
-    libpq's `sslmode=<mode>`. Raises UnsupportedDatabaseURL for a scheme outside `DRIVERS`, and for a
-    query parameter libpq does not know (rather than connect without it).
+    libpq's `sslmode=<mode>`. Raises UnsupportedDatabaseURL for a URL that does not parse one way
+    only, a scheme outside `DRIVERS`, and a query parameter libpq does not know (rather than
+    connect without it).
     """
+    parts = _split(url)
     try:
         given = sa.make_url(url)
-    except sa.exc.ArgumentError:
-        raise UnsupportedDatabaseURL("the database URL cannot be parsed as scheme://user:password@host:port/database") from None
+    except (sa.exc.ArgumentError, ValueError):
+        raise UnsupportedDatabaseURL(f"the database URL does not parse as {URL_SHAPE}; {PERCENT_ENCODE}") from None
     if given.drivername not in DRIVERS:
         raise UnsupportedDatabaseURL(
             f"the database URL scheme `{given.drivername}` is not supported; accepted: "
@@ -73,6 +218,12 @@ def connection_url(url: str) -> sa.URL:
     try:
         psycopg2.extensions.parse_dsn(psycopg2.extensions.make_dsn(**query))
     except psycopg2.ProgrammingError as error:
+        if SECRET_PARAMETERS.intersection(name for name, _ in _query(parts)):
+            # A name libpq does not know may be a piece of the password beside it (an `&` in it).
+            raise UnsupportedDatabaseURL(
+                "the database URL's query string holds a parameter libpq does not know (not named: it may be part "
+                f"of the password given there); {PERCENT_ENCODE}"
+            ) from None
         raise UnsupportedDatabaseURL(f"the database URL's query parameters: {str(error).strip()}") from None
     return given.set(drivername=driver, query=query)
 
@@ -88,18 +239,101 @@ def backend(url: str) -> str:
     return "postgres" if name == "postgresql" else name
 
 
-def make_engine(url: str) -> sa.Engine:
-    """An engine on the pipeline's own driver for any accepted URL; raises UnsupportedDatabaseURL."""
+def make_engine(url: str, *, create_missing_file: bool = False) -> sa.Engine:
+    """An engine on the pipeline's own driver for any accepted URL; raises UnsupportedDatabaseURL.
+
+    SQLite: a file that does not exist is not created (connecting raises MissingDatabase, and
+    nothing is written to disk) unless `create_missing_file`, which creates its folder too: the
+    embedded default's only. PostgreSQL: every statement can be interrupted (see `_cancellable`).
+    """
     target = connection_url(url)
     if target.get_backend_name() == "sqlite":
-        Path(target.database or ".").parent.mkdir(parents=True, exist_ok=True)
+        path = Path(target.database) if target.database not in (None, "", ":memory:") else None
+        if path is not None and create_missing_file:
+            path.parent.mkdir(parents=True, exist_ok=True)
         # A second writer waits for the first instead of failing at once with "database is locked".
-        return sa.create_engine(target, connect_args={"timeout": 60})
-    return sa.create_engine(target, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        engine = sa.create_engine(target, connect_args={"timeout": 60})
+        if path is not None and not create_missing_file:
+            sa.event.listen(engine, "do_connect", _existing_file_only(path))
+        return engine
+    engine = sa.create_engine(target, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    _cancellable(engine)
+    return engine
+
+
+def _existing_file_only(path: Path):
+    """A `do_connect` hook: refuses a file that does not exist, and opens the one that does read-write
+    without create (SQLite's `mode=rw`), so that not even a file removed meanwhile is made again."""
+
+    def connect(dialect, connection_record, cargs, cparams):
+        if not path.is_file():
+            raise MissingDatabase(
+                f"the SQLite database {path} does not exist, and nothing was created: check the path in the "
+                "database URL (DATABASE_URL), or leave DATABASE_URL unset for the embedded demo database"
+            )
+        cargs[0] = f"file:{urllib.parse.quote(str(path.absolute()))}?mode=rw"
+        cparams["uri"] = True
+
+    return connect
+
+
+# How often a thread waiting for a statement looks up, so that an interrupt is handled within this.
+_INTERRUPT_POLL_SECONDS = 0.2
+# How long an interrupted statement waits for the server to confirm its cancel.
+_CANCEL_GRACE_SECONDS = 10
+
+
+def _cancellable(engine: sa.Engine) -> None:
+    """Make every statement on `engine` stop on an interrupt, on the server too.
+
+    psycopg2 runs a statement in one C call that a signal cannot break into, so a run terminated
+    while its write-back waits for a row lock would otherwise wait as long as the lock is held.
+    Each statement runs on a helper thread while the calling thread waits in short steps; an
+    interrupt that reaches the caller meanwhile (Ctrl-C's KeyboardInterrupt, Dagster's termination,
+    raised by its SIGINT handler) sends the server a cancel for the statement, waits for it to end,
+    and is raised again; SQLAlchemy then discards the connection, and its transaction with it.
+    (psycopg2's own wait callbacks would do the same, but rule out the COPY the bulk reads use.)
+    """
+
+    def execute(cursor, statement, parameters, context) -> bool:
+        return _run_cancellably(cursor, lambda: cursor.execute(statement, parameters))
+
+    def execute_no_params(cursor, statement, context) -> bool:
+        return _run_cancellably(cursor, lambda: cursor.execute(statement))
+
+    def executemany(cursor, statement, parameters, context) -> bool:
+        return _run_cancellably(cursor, lambda: cursor.executemany(statement, parameters))
+
+    sa.event.listen(engine, "do_execute", execute)
+    sa.event.listen(engine, "do_execute_no_params", execute_no_params)
+    sa.event.listen(engine, "do_executemany", executemany)
+
+
+def _run_cancellably(cursor, statement) -> bool:
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            statement()
+        except BaseException as error:  # handed to the calling thread, which raises it
+            failures.append(error)
+
+    worker = threading.Thread(target=run, name="cpu_pipeline-statement", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(_INTERRUPT_POLL_SECONDS)
+    except BaseException:  # an interrupt: KeyboardInterrupt, DagsterExecutionInterruptedError
+        cursor.connection.cancel()
+        worker.join(_CANCEL_GRACE_SECONDS)
+        raise
+    if failures:
+        raise failures[0]
+    return True  # SQLAlchemy: the statement has been executed
 
 
 class DatabaseUnavailable(RuntimeError):
-    """The database could not be reached; the message names it, never with its password."""
+    """The database could not be reached; the message names it, never with a secret."""
 
 
 def is_connection_error(error: BaseException) -> bool:
@@ -116,9 +350,6 @@ def is_connection_error(error: BaseException) -> bool:
 
 
 def describe(error: BaseException, url: str) -> str:
-    """The first line of a driver error, naming the database by its masked URL."""
-    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-    password = sa.make_url(url).password
-    if password:
-        reason = reason.replace(password, "***")
-    return f"{masked(url)}: {reason}"
+    """The first line of a driver error, naming the database by its masked URL, scrubbed of its secrets."""
+    reason = (str(getattr(error, "orig", None) or error).strip().splitlines() or [""])[0]
+    return f"{masked(url)}: {scrub(reason, url)}"

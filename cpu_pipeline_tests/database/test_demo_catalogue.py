@@ -14,7 +14,7 @@ def catalogue():
 
 @pytest.fixture
 def sqlite_engine(sqlite_url):
-    engine = make_engine(sqlite_url)
+    engine = make_engine(sqlite_url, create_missing_file=True)  # a new file, as the embedded default
     yield engine
     engine.dispose()
 
