@@ -7,9 +7,8 @@ and `make dev` need no configuration. `defs/resources.py` picks one from the set
 """
 
 from collections.abc import Callable
-from typing import ClassVar
 from datetime import date, datetime
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import dagster as dg
 import pandas as pd
