@@ -6,26 +6,35 @@ it starts (`read`). Nothing else in the package reads the environment. The secre
 (DATABASE_URL, ALERT_WEBHOOK_URL) reach it as `dagster.EnvVar` (`resource_config`), resolved when a
 run starts, so their values never land in a run's config or the UI; no error repeats a secret.
 
+A value that cannot be used stops the code location from loading, and any command from starting,
+with one message per variable: its name, its value (unless secret) and what it accepts.
+
 The README's table of variables is `readme_table()`; a test keeps the two the same.
 """
 
 import functools
+import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dagster as dg
-import sqlalchemy as sa
 from dagster._utils.schedules import is_valid_cron_string  # the check Dagster applies to a schedule
 
-from cpu_pipeline.database.engine import DRIVERS, UnsupportedDatabaseURL, connection_url, embedded_database_url
+from cpu_pipeline.database.engine import DRIVERS, UnsupportedDatabaseURL, backend, connection_url, embedded_database_url
 from cpu_pipeline.database.schema import DEFAULT_PIPELINE_SCHEMA
 
 
 class SettingsError(ValueError):
-    """One or more variables hold values the pipeline cannot use; the message names each (never a secret's value)."""
+    """One or more variables hold values the pipeline cannot use; the message names each, with its value
+    (never a secret's) and what it accepts."""
+
+
+# Each parser returns the value it accepts, or raises ValueError saying why not, without repeating the
+# value: `read` shows it where it is not a secret.
 
 
 def _database_url(value: str) -> str:
@@ -37,37 +46,78 @@ def _database_url(value: str) -> str:
 
 
 def _dagster_pg_url(value: str) -> str:
-    try:
-        backend = sa.make_url(value).get_backend_name()
-    except sa.exc.ArgumentError:
-        raise ValueError("cannot be parsed as postgresql://user:password@host:port/database") from None
-    if backend != "postgresql":
-        raise ValueError(f"Dagster's storage needs PostgreSQL, not {backend}")
+    if _database_url(value) and backend(value) != "postgres":
+        raise ValueError("Dagster's storage needs PostgreSQL, not SQLite")
     return value
 
 
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("is not an http:// or https:// URL")  # the value is not repeated: it may be a secret
+        raise ValueError("not an http:// or https:// URL")
     return value
 
 
+def _whole_number(value: str) -> int | None:
+    return int(value) if re.fullmatch(r"\s*[0-9]+\s*", value) else None
+
+
 def _seconds(value: str) -> int:
-    if not value.strip().isdigit() or int(value) == 0:
-        raise ValueError(f"{value!r} is not a whole number of seconds above 0")
-    return int(value)
+    seconds = _whole_number(value)
+    if not seconds:
+        raise ValueError("not a whole number above 0 (seconds without a unit: `3600`, not `1h`)")
+    return seconds
 
 
 def _port(value: str) -> int:
-    if not value.strip().isdigit() or not 1 <= int(value) <= 65535:
-        raise ValueError(f"{value!r} is not a TCP port (1 to 65535)")
-    return int(value)
+    port = _whole_number(value)
+    if port is None or not 1 <= port <= 65535:
+        raise ValueError("not a TCP port")
+    return port
 
 
 def _cron(value: str) -> str:
     if not is_valid_cron_string(value):
-        raise ValueError(f"{value!r} is not a cron expression of five fields (minute hour day month weekday)")
+        raise ValueError("not a cron expression of five fields (minute hour day month weekday)")
+    return value
+
+
+# PostgreSQL cuts a longer name short without a word, and keeps `pg_` for its own schemas.
+_NAME_BYTES = 63
+
+
+def _schema_name(value: str) -> str:
+    if len(value.encode()) > _NAME_BYTES:
+        raise ValueError(f"longer than {_NAME_BYTES} bytes, which PostgreSQL would cut short")
+    if value.startswith("pg_") or "\0" in value:
+        raise ValueError("`pg_` names are PostgreSQL's own, and a name holds no NUL")
+    return value
+
+
+_HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+
+
+def _host(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if len(value) > 253 or not _HOST_NAME.fullmatch(value):
+            raise ValueError("neither an IP address nor a host name") from None
+    return value
+
+
+def _folder(value: str) -> str:
+    if Path(value).exists() and not Path(value).is_dir():
+        raise ValueError("exists and is not a folder")
+    return value
+
+
+def _dagster_home(value: str) -> str:
+    # Dagster's own checks, made here so that the message names the variable and says what to do.
+    if not Path(value).is_absolute():
+        raise ValueError("not an absolute path, as Dagster requires")
+    if not Path(value).is_dir():
+        raise ValueError("not an existing folder: create it (with a dagster.yaml) first")
     return value
 
 
@@ -99,12 +149,14 @@ VARIABLES = (
         "the working data folder (the embedded database)",
         "a folder, relative to the working directory or absolute",
         "data",
+        parse=_folder,
     ),
     Variable(
         "CPU_PIPELINE_SCHEMA",
         "the PostgreSQL schema of the pipeline's own tables (`cpu-pipeline setup` creates it)",
-        "a schema name",
+        "a PostgreSQL schema name: at most 63 bytes, not starting with `pg_`",
         DEFAULT_PIPELINE_SCHEMA,
+        parse=_schema_name,
     ),
     Variable(
         "CPU_PIPELINE_SCHEDULE_CRON",
@@ -166,15 +218,17 @@ VARIABLES = (
         "the address the webserver binds (`make serve`, `make dev`)",
         "an IP address or host name; `0.0.0.0` for every interface",
         "127.0.0.1",
+        parse=_host,
     ),
     Variable("DAGSTER_PORT", "the webserver's port (`make serve`, `make dev`)", "1 to 65535", "3000", parse=_port),
     Variable(
         "DAGSTER_HOME",
         "Dagster's instance folder, read by Dagster itself; `make run` and `make dev` set "
         "`data/dagster_home`, `make serve` the repository root",
-        "a folder holding `dagster.yaml`",
+        "an existing folder, as an absolute path, holding `dagster.yaml`",
         None,
         "none: `cpu-pipeline run` uses a throwaway instance",
+        _dagster_home,
     ),
 )
 BY_NAME = {variable.name: variable for variable in VARIABLES}
@@ -209,7 +263,8 @@ class Settings:
 def read(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every variable in `VARIABLES` from `environ` (default: this process's environment).
 
-    Raises SettingsError naming every variable whose value cannot be used.
+    Raises SettingsError naming every variable whose value cannot be used, e.g.
+    `CPU_PIPELINE_MAX_RUNTIME_SECONDS='1h': not a whole number of seconds above 0 (...); accepted: ...`.
     """
     environ = os.environ if environ is None else environ
     given = {variable.name: environ[variable.name] for variable in VARIABLES if environ.get(variable.name)}
@@ -219,7 +274,8 @@ def read(environ: Mapping[str, str] | None = None) -> Settings:
         try:
             values[variable.name] = None if raw is None else variable.parse(raw)
         except ValueError as error:
-            problems.append(f"{variable.name}: {error}")
+            shown = f" (value not shown: {variable.secret})" if variable.secret else f"={raw!r}"
+            problems.append(f"{variable.name}{shown}: {error}; accepted: {variable.accepted}")
     if problems:
         raise SettingsError("; ".join(problems))
     data_dir = Path(values["CPU_PIPELINE_DATA_DIR"]).resolve()

@@ -1,4 +1,8 @@
+import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -70,7 +74,7 @@ def test_every_invalid_value_is_named_at_once_and_no_secret_is_repeated():
         "CPU_PIPELINE_MAX_RUNTIME_SECONDS",
         "DAGSTER_PORT",
     ):
-        assert f"{name}: " in message
+        assert f"{name}=" in message or f"{name} (value not shown" in message
     assert "the database URL scheme `mysql` is not supported" in message
     assert "s3cr3t" not in message
 
@@ -79,3 +83,78 @@ def test_a_variable_given_reaches_a_resource_as_an_env_var_and_a_default_as_its_
     configured = settings.read({"ALERT_WEBHOOK_URL": "https://hooks.example/token"})
     assert configured.resource_config("ALERT_WEBHOOK_URL", None) == dg.EnvVar("ALERT_WEBHOOK_URL")
     assert configured.resource_config("CPU_PIPELINE_SCHEMA", configured.pipeline_schema) == "cpu_pipeline"
+
+
+# A value each variable cannot take, and what its message says about it: every variable has one, so a
+# new variable comes with its validation.
+BAD_VALUES = {
+    "DATABASE_URL": ("postgresql://app:Zq@9%x/y:Secret@db:5432/dealbrain", "percent-encode special characters"),
+    "CPU_PIPELINE_DATA_DIR": (str(Path(__file__)), "exists and is not a folder"),
+    "CPU_PIPELINE_SCHEMA": ("pg_catalogue", "`pg_` names are PostgreSQL's own"),
+    "CPU_PIPELINE_SCHEDULE_CRON": ("every night", "not a cron expression of five fields"),
+    "CPU_PIPELINE_MAX_RUNTIME_SECONDS": ("1h", "not a whole number above 0"),
+    "CPU_PIPELINE_SENSOR_INTERVAL_SECONDS": ("30s", "not a whole number above 0"),
+    "CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS": ("-5", "not a whole number above 0"),
+    "ALERT_WEBHOOK_URL": ("hooks.example/Secret-token", "not an http:// or https:// URL"),
+    "CPU_PIPELINE_UI_BASE_URL": ("localhost:3000", "not an http:// or https:// URL"),
+    "DAGSTER_PG_URL": ("sqlite:////srv/dagster.sqlite", "Dagster's storage needs PostgreSQL"),
+    "DAGSTER_HOST": ("my host", "neither an IP address nor a host name"),
+    "DAGSTER_PORT": ("70000", "not a TCP port"),
+    "DAGSTER_HOME": ("data/dagster_home", "not an absolute path"),
+}
+
+
+def test_every_variable_has_a_bad_value_tested():
+    assert set(BAD_VALUES) == set(settings.BY_NAME)
+
+
+@pytest.mark.parametrize("name", BAD_VALUES)
+def test_a_bad_value_is_named_with_the_variable_its_value_unless_secret_and_what_is_accepted(name):
+    value, reason = BAD_VALUES[name]
+    variable = settings.BY_NAME[name]
+    with pytest.raises(settings.SettingsError) as failure:
+        settings.read({name: value})
+    message = str(failure.value)
+    assert reason in message
+    assert message.endswith(f"; accepted: {variable.accepted}")
+    if variable.secret:
+        assert message.startswith(f"{name} (value not shown: {variable.secret}): ")
+        assert "Secret" not in message
+    else:
+        assert message.startswith(f"{name}={value!r}: ")
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("DAGSTER_HOST", "0.0.0.0"),
+        ("DAGSTER_HOST", "::1"),
+        ("DAGSTER_HOST", "dagster.internal.example"),
+        ("CPU_PIPELINE_SCHEMA", "analytics_own"),
+        ("CPU_PIPELINE_MAX_RUNTIME_SECONDS", " 7200 "),
+        ("DAGSTER_PG_URL", "postgresql://dagster:p%40ss@db:5432/dagster"),
+    ],
+)
+def test_good_values_pass(name, value):
+    settings.read({name: value})
+
+
+def test_a_bad_value_stops_the_code_location_from_loading_with_the_message(tmp_path):
+    environ = {**os.environ, "CPU_PIPELINE_MAX_RUNTIME_SECONDS": "1h", "DAGSTER_HOME": str(tmp_path)}
+    validated = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-m", "cpu_pipeline.definitions"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_reset_signals,
+        start_new_session=True,
+    )
+    assert validated.returncode != 0
+    assert "CPU_PIPELINE_MAX_RUNTIME_SECONDS='1h': not a whole number above 0" in validated.stdout + validated.stderr
+
+
+def _reset_signals():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
