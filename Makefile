@@ -42,7 +42,8 @@ lock:
 lock-upgrade:
 	$(MAKE) lock UV_FLAGS=--upgrade
 
-$(EMBEDDED_HOME)/dagster.yaml: instances/embedded/dagster.yaml
+# The embedded instance (the top-level dagster.yaml), kept in data/ so runs outlive a session.
+$(EMBEDDED_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(EMBEDDED_HOME)
 	cp $< $@
 
@@ -63,7 +64,7 @@ lint: install
 dev: install $(EMBEDDED_HOME)/dagster.yaml
 	DAGSTER_HOME=$(EMBEDDED_HOME) $(BIN)/dagster dev -w workspace.yaml -h $${DAGSTER_HOST:-127.0.0.1} -p $${DAGSTER_PORT:-3000}
 
-# The production stack on the top-level dagster.yaml: needs DAGSTER_PG_URL.
+# The production stack on instances/production/dagster.yaml: needs DAGSTER_PG_URL and DATABASE_URL.
 serve: install
 	$(BIN)/cpu-pipeline serve
 

@@ -4,7 +4,7 @@ cpu-pipeline run                     # the job, on DATABASE_URL or the embedded 
 cpu-pipeline setup                   # once, as the database's owner: the pipeline's schema and tables
 cpu-pipeline grants --role cpu_pipeline   # the GRANT statements the pipeline's role needs
 cpu-pipeline generate --cpus 5000 --listings 1000000 --replace
-cpu-pipeline serve                   # webserver + daemon on the top-level dagster.yaml
+cpu-pipeline serve                   # webserver + daemon on the production instance (instances/production)
 """
 
 import argparse
@@ -155,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     generating.add_argument("--database-url", help="SQLAlchemy URL (default: $DATABASE_URL)")
     generating.add_argument("--replace", action="store_true", help="delete the rows already in cpu and listing first")
     generating.set_defaults(handler=generate)
-    serving = commands.add_parser("serve", help="run the Dagster webserver and daemon on the top-level dagster.yaml")
+    serving = commands.add_parser(
+        "serve", help="run the Dagster webserver and daemon on the production instance (instances/production)"
+    )
     serving.add_argument(
         "--port", type=int, default=configured.dagster_port, help="the webserver's port (default: $DAGSTER_PORT or 3000)"
     )

@@ -1,9 +1,14 @@
-"""The served stack: `dagster-webserver` and `dagster-daemon run` on the top-level dagster.yaml.
+"""The served stack: `dagster-webserver` and `dagster-daemon run` on the production instance,
+instances/production/dagster.yaml.
 
 Both run as child processes in sessions of their own, with SIGINT and SIGTERM reset to their
 defaults (processes started here may inherit them as ignored), and are stopped by process group.
+On Linux they also get SIGTERM when the process that started them dies, however it dies (SIGKILL
+included), and shut down their code servers as on Ctrl-C. A run worker they started is left to finish
+its run: it writes its outcome to the instance, and run monitoring fails it if it dies.
 """
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -12,24 +17,46 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dagster as dg
 import sqlalchemy as sa
+from dagster._daemon.controller import DEFAULT_HEARTBEAT_INTERVAL_SECONDS
 
 from cpu_pipeline import settings
 from cpu_pipeline.database.engine import masked
+
+# The production instance's folder (its DAGSTER_HOME), relative to the repository root.
+PRODUCTION_INSTANCE = Path("instances/production")
+# prctl(2)'s option that sets the signal a process gets when its parent dies (<linux/prctl.h>).
+_PR_SET_PDEATHSIG = 1
+# Loaded before any fork: a child between fork and exec should only make the one system call.
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
 class StackError(RuntimeError):
     """The stack cannot start; the message says what to set or fix."""
 
 
-def check_dagster_pg_url(url: str | None) -> None:
-    """Fail at once, clearly, when Dagster's PostgreSQL storage is not configured or not reachable."""
-    if not url:
-        raise StackError(
-            "DAGSTER_PG_URL is not set: the served stack keeps Dagster's runs, events and schedules in PostgreSQL.\n"
-            "Set it, e.g. DAGSTER_PG_URL=postgresql://postgres@127.0.0.1:5432/dagster, "
-            "or use `make dev` for the embedded instance that needs no server."
+def check_required_settings(configured: settings.Settings) -> None:
+    """Fail at once, naming each variable the served stack needs and lacks (unset or empty):
+    DAGSTER_PG_URL (Dagster's storage) and DATABASE_URL (Deal Brain's database: the embedded demo
+    default would have the stack recalculate demo data every night and report success)."""
+    missing = []
+    if not configured.dagster_pg_url:
+        missing.append(
+            "DAGSTER_PG_URL is not set: the served stack keeps Dagster's runs, events and schedules in PostgreSQL. "
+            "Set it, e.g. DAGSTER_PG_URL=postgresql://postgres@127.0.0.1:5432/dagster."
         )
+    if configured.embedded_database:
+        missing.append(
+            "DATABASE_URL is not set: the served stack recalculates Deal Brain's database, never the embedded demo one. "
+            "Set it, e.g. DATABASE_URL=postgresql://dealbrain@db:5432/dealbrain."
+        )
+    if missing:
+        raise StackError("\n".join([*missing, "For the embedded instance and demo data, which need neither, use `make dev`."]))
+
+
+def check_dagster_pg_url(url: str) -> None:
+    """Fail at once, clearly, when Dagster's PostgreSQL storage cannot be reached."""
     try:
         engine = sa.create_engine(url, connect_args={"connect_timeout": 5})
         with engine.connect():
@@ -40,9 +67,47 @@ def check_dagster_pg_url(url: str | None) -> None:
         raise StackError(f"Cannot reach Dagster's PostgreSQL at {masked(url)}: {reason}") from None
 
 
-def _reset_signals() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+def check_no_other_daemon(instance: dg.DagsterInstance, interval: float = DEFAULT_HEARTBEAT_INTERVAL_SECONDS) -> None:
+    """Raise StackError, naming it, when another dagster-daemon is running on `instance`: two daemons
+    launch every scheduled run twice.
+
+    Each of a daemon's threads stores a heartbeat every `interval` seconds (Dagster's 30), and the
+    last one stays when the daemon stops. A daemon whose newest heartbeat is over one and a half
+    intervals old has stopped; a younger one may have too (a restart), so this waits, saying so, until
+    a running daemon would have beaten again (at most that long) and refuses if a heartbeat came.
+    """
+    before = instance.get_daemon_heartbeats()
+    deadline = max((heartbeat.timestamp for heartbeat in before.values()), default=0.0) + interval * 1.5
+    if time.time() >= deadline:
+        return
+    print(f"A dagster-daemon beat lately on this instance: waiting {deadline - time.time():.0f} s for another beat.", flush=True)
+    while time.time() < deadline:
+        for daemon_type, heartbeat in instance.get_daemon_heartbeats().items():
+            if daemon_type not in before or heartbeat.timestamp > before[daemon_type].timestamp:
+                raise StackError(
+                    f"another dagster-daemon (daemon id {heartbeat.daemon_id}) is running on this instance: its "
+                    f"{daemon_type} heartbeat came {time.time() - heartbeat.timestamp:.0f} s ago. Stop it first "
+                    "(two daemons launch every scheduled run twice)."
+                )
+        time.sleep(1)
+
+
+def _child_setup(parent: int):
+    """The preexec_fn of the stack's processes: default SIGINT and SIGTERM, and SIGTERM when `parent` dies.
+
+    Linux sends the parent-death signal when the thread that started the child ends: the stack is
+    started from the main thread, which ends with the process.
+    """
+
+    def setup() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if _LIBC is not None:
+            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+            if os.getppid() != parent:  # the parent died before the call: no signal will come
+                os._exit(1)
+
+    return setup
 
 
 @dataclass
@@ -85,7 +150,7 @@ def start(
     host: str = "127.0.0.1",
 ) -> Stack:
     """Start the webserver (on `host`:`port`, loopback unless told otherwise) and the daemon for
-    the workspace in `root`."""
+    the workspace in `root`, on the instance in `dagster_home`; both die with this process's main thread."""
     bin_dir = Path(sys.executable).parent
     child_env = {**os.environ, **(env or {}), "DAGSTER_HOME": str(dagster_home)}
     stack = Stack(port, host)
@@ -100,7 +165,7 @@ def start(
                 command,
                 cwd=root,
                 env=child_env,
-                preexec_fn=_reset_signals,
+                preexec_fn=_child_setup(os.getpid()),
                 start_new_session=True,
                 stdout=output,
                 stderr=subprocess.STDOUT if output else None,
@@ -113,12 +178,19 @@ def serve(root: Path, port: int, host: str = "127.0.0.1", configured: settings.S
     """Run the stack in the foreground until Ctrl-C, SIGTERM, or one of its processes exits.
 
     `configured`: the settings the command started with; read from the environment now when not given.
+    Raises StackError, before starting anything, when a variable it needs is missing, Dagster's
+    PostgreSQL cannot be reached, `root` is not the repository root, or another daemon runs on the instance.
     """
-    check_dagster_pg_url((configured or settings.read()).dagster_pg_url)
-    if not (root / "dagster.yaml").exists() or not (root / "workspace.yaml").exists():
-        raise StackError(f"{root} holds no dagster.yaml and workspace.yaml: run `make serve` from the repository root.")
-    stack = start(root, dagster_home=root, port=port, host=host)
-    print(f"Dagster UI on {stack.url} (dagster.yaml in {root}); Ctrl-C stops the webserver and the daemon.")
+    configured = configured or settings.read()
+    check_required_settings(configured)
+    check_dagster_pg_url(configured.dagster_pg_url)
+    home = root / PRODUCTION_INSTANCE
+    if not (home / "dagster.yaml").exists() or not (root / "workspace.yaml").exists():
+        raise StackError(f"{home}/dagster.yaml or {root}/workspace.yaml is missing: run `make serve` in the repository root.")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        check_no_other_daemon(instance)
+    stack = start(root, dagster_home=home, port=port, host=host)
+    print(f"Dagster UI on {stack.url} (instance {home}); Ctrl-C stops the webserver and the daemon.")
 
     def stop_on_signal(signum, _frame):
         raise KeyboardInterrupt

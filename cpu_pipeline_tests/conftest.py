@@ -268,12 +268,12 @@ def alert_inbox():
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory, alert_inbox):
-    """The production stack (`make serve`'s processes) on the top-level dagster.yaml, firing every minute."""
+    """The production stack (`make serve`'s processes) on its dagster.yaml, firing every minute."""
     from cpu_pipeline import service
     from cpu_pipeline_tests.served import ROOT, Served, fill_app_database, wait_until_serving
 
     home = tmp_path_factory.mktemp("served_dagster_home")
-    (home / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
+    (home / "dagster.yaml").symlink_to(ROOT / service.PRODUCTION_INSTANCE / "dagster.yaml")
     port = free_port()
     secret = f"pw-{uuid.uuid4().hex}"  # trust auth ignores it; the tests look for it everywhere
     with fresh_postgres_database("cpu_pipeline_dagster") as dagster_db, fresh_postgres_database("cpu_pipeline_app") as app_db:

@@ -1,5 +1,6 @@
 """The commands a database owner runs once: `cpu-pipeline setup` and `cpu-pipeline grants`."""
 
+import pytest
 import sqlalchemy as sa
 
 from cpu_pipeline import cli
@@ -44,3 +45,15 @@ def test_the_commands_fail_in_one_line_without_a_url_with_a_bad_one_or_on_sqlite
     assert error.startswith("grants: the database URL scheme `mysql` is not supported") and "s3cr3t" not in error
     assert cli.main(["grants", "--role", "r", "--database-url", sqlite_url]) == 1
     assert capsys.readouterr().err == "grants: grants apply to PostgreSQL; sqlite has no roles\n"
+
+
+@pytest.mark.parametrize("database_url", [None, ""], ids=["unset", "empty"])  # empty: `${DATABASE_URL}` on a host without it
+def test_serve_refuses_to_start_without_database_url(database_url, capsys, monkeypatch):
+    # Unreachable on purpose: the refusal comes before any connection (the old code failed here instead).
+    monkeypatch.setenv("DAGSTER_PG_URL", "postgresql://dagster@127.0.0.1:1/dagster")
+    if database_url is None:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("DATABASE_URL", database_url)
+    assert cli.main(["serve", "--port", "1"]) == 2
+    assert capsys.readouterr().err.splitlines()[0].startswith("serve: DATABASE_URL is not set: the served stack recalculates")

@@ -296,27 +296,10 @@ def test_serve_fails_at_once_without_dagster_pg_url(monkeypatch):
 
 def test_serve_fails_at_once_when_the_server_cannot_be_reached(monkeypatch):
     monkeypatch.setenv("DAGSTER_PG_URL", "postgresql://dagster:s3cret@127.0.0.1:1/dagster")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://dealbrain:s3cret@127.0.0.1:1/dealbrain")
     with pytest.raises(service.StackError, match="Cannot reach") as failure:
         service.serve(ROOT, port=1)
     assert "s3cret" not in str(failure.value)
-
-
-def test_a_bare_dagster_dev_without_dagster_pg_url_says_what_to_set(tmp_path):
-    for name in ("dagster.yaml", "workspace.yaml"):
-        (tmp_path / name).symlink_to(ROOT / name)
-    env = {key: value for key, value in os.environ.items() if key not in ("DAGSTER_PG_URL", "DAGSTER_HOME")}
-    env["PYTHONPATH"] = str(ROOT)
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-p", "1"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        start_new_session=True,
-    )
-    assert result.returncode != 0
-    assert "DAGSTER_PG_URL" in result.stdout + result.stderr
 
 
 def test_no_password_reaches_logs_run_records_errors_or_the_api(served):
