@@ -1,7 +1,8 @@
 """Alerts: a failed run, an error rate past the gate, a run past its maximum runtime.
 
-Run status sensors (running by default) watch every run of this code location; each alert is
-logged and, when ALERT_WEBHOOK_URL is set, POSTed as Slack-compatible JSON. A webhook that fails
+Run status sensors (running by default) watch every run on the instance that set out to materialise
+this code location's assets, however it was launched (`lib/watched_runs.py`); each alert is logged
+and, when ALERT_WEBHOOK_URL is set, POSTed as Slack-compatible JSON. A webhook that fails
 is logged and never changes the run's outcome: the sensors run after the run, in the daemon.
 """
 
@@ -9,6 +10,7 @@ import dagster as dg
 
 from cpu_pipeline.defs.alerts.resources import AlertWebhook
 from cpu_pipeline.defs.recalculation.checks import ERROR_RATE
+from cpu_pipeline.lib.watched_runs import assets_targeted
 
 MAX_RUNTIME_MARKER = "Exceeded maximum runtime"
 
@@ -50,12 +52,16 @@ def error_rate_figures(evaluation: dg.AssetCheckEvaluation) -> dict:
 
 
 @dg.run_failure_sensor(
+    monitor_all_code_locations=True,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=5,
-    description="Alerts when a recalculation fails, by the error gate, its maximum runtime, or a crash.",
+    description="Alerts, once, when a run of the pipeline's assets fails, by the error gate, its maximum runtime, "
+    "or a crash, however it was launched (the UI, GraphQL, the schedule, the command line).",
 )
-def alert_on_failed_run(context: dg.RunFailureSensorContext, alert_webhook: AlertWebhook) -> None:
+def alert_on_failed_run(context: dg.RunFailureSensorContext, alert_webhook: AlertWebhook) -> dg.SkipReason | None:
     run = context.dagster_run
+    if not assets_targeted(context):
+        return dg.SkipReason(f"run {run.run_id} ({run.job_name}) targets none of this code location's assets")
     message = context.failure_event.message or ""
     evaluation = error_rate_evaluation(context.instance, run.run_id)
     if MAX_RUNTIME_MARKER in message:
@@ -70,9 +76,10 @@ def alert_on_failed_run(context: dg.RunFailureSensorContext, alert_webhook: Aler
 
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS,
+    monitor_all_code_locations=True,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=5,
-    description="Alerts when a successful recalculation had an error rate above the warning threshold.",
+    description="Alerts when a successful recalculation, however launched, had an error rate above the warning threshold.",
 )
 def alert_on_error_rate_warning(context: dg.RunStatusSensorContext, alert_webhook: AlertWebhook) -> None:
     run = context.dagster_run

@@ -6,6 +6,7 @@ from cpu_pipeline.defs.alerts.sensors import alert_on_error_rate_warning, alert_
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import cpu, listings_for
 from cpu_pipeline_tests.materialize import materialize
+from cpu_pipeline_tests.sensor_ticks import SensorTicks
 
 
 def _catalogue(url: str, invalid: int, total: int = 20) -> None:
@@ -13,37 +14,19 @@ def _catalogue(url: str, invalid: int, total: int = 20) -> None:
     catalogues.write(url, cpus, [row for i in range(1, total + 1) for row in listings_for(i, [100 + i, 110 + i])])
 
 
-def _failure_context(result, instance, webhook_resource):
-    [failure] = [event for event in result.all_events if event.event_type == dg.DagsterEventType.RUN_FAILURE] or [
-        event for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_FAILURE
-    ]
-    return dg.build_run_status_sensor_context(
-        sensor_name="alert_on_failed_run",
-        dagster_event=failure,
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        resources={"alert_webhook": webhook_resource},
-    ).for_run_failure()
-
-
-def _success_context(result, instance, webhook_resource):
-    [success] = [event for event in result.all_events if event.event_type == dg.DagsterEventType.RUN_SUCCESS]
-    return dg.build_run_status_sensor_context(
-        sensor_name="alert_on_error_rate_warning",
-        dagster_event=success,
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        resources={"alert_webhook": webhook_resource},
-    )
+def _alerts_for(sensor, instance, resource) -> SensorTicks:
+    return SensorTicks(sensor, instance, {"alert_webhook": resource})
 
 
 def test_a_quarter_of_cpus_in_error_sends_the_failure_alert(sqlite_url, webhook):
     _catalogue(sqlite_url, invalid=5)
     with dg.instance_for_test() as instance:
-        result = materialize(sqlite_url, instance=instance)
-        assert not result.success
         resource = AlertWebhook(url=webhook.url, ui_base_url="http://dagster.example:3000")
-        alert_on_failed_run(_failure_context(result, instance, resource))
+        ticks = _alerts_for(alert_on_failed_run, instance, resource)
+        result = materialize(sqlite_url, instance=instance)  # in process: a run of no code location
+        assert not result.success
+        ticks.tick()
+        ticks.tick()  # a later tick reads past the failure: never a second alert for it
     [alert] = webhook.received
     assert alert["event"] == "error_rate_failed"
     assert alert["run_id"] == result.run_id
@@ -56,9 +39,10 @@ def test_a_quarter_of_cpus_in_error_sends_the_failure_alert(sqlite_url, webhook)
 def test_a_warning_error_rate_sends_the_warning_alert_after_a_successful_run(sqlite_url, webhook):
     _catalogue(sqlite_url, invalid=1)  # 5%: above 2%, below 10%
     with dg.instance_for_test() as instance:
+        ticks = _alerts_for(alert_on_error_rate_warning, instance, AlertWebhook(url=webhook.url))
         result = materialize(sqlite_url, instance=instance)
         assert result.success
-        alert_on_error_rate_warning(_success_context(result, instance, AlertWebhook(url=webhook.url)))
+        ticks.tick()
     [alert] = webhook.received
     assert alert["event"] == "error_rate_warning"
     assert alert["error_rate"] == 0.05
@@ -67,16 +51,18 @@ def test_a_warning_error_rate_sends_the_warning_alert_after_a_successful_run(sql
 def test_a_clean_run_sends_nothing(sqlite_url, webhook):
     _catalogue(sqlite_url, invalid=0)
     with dg.instance_for_test() as instance:
-        result = materialize(sqlite_url, instance=instance)
-        alert_on_error_rate_warning(_success_context(result, instance, AlertWebhook(url=webhook.url)))
+        ticks = _alerts_for(alert_on_error_rate_warning, instance, AlertWebhook(url=webhook.url))
+        assert materialize(sqlite_url, instance=instance).success
+        ticks.tick()
     assert webhook.received == []
 
 
 def test_a_run_that_cannot_reach_its_database_sends_run_failed(webhook, tmp_path):
     with dg.instance_for_test() as instance:
+        ticks = _alerts_for(alert_on_failed_run, instance, AlertWebhook(url=webhook.url))
         result = materialize("postgresql://postgres@127.0.0.1:1/nowhere", instance=instance)
         assert not result.success
-        alert_on_failed_run(_failure_context(result, instance, AlertWebhook(url=webhook.url)))
+        ticks.tick()
     [alert] = webhook.received
     assert alert["event"] == "run_failed"
     assert "error_rate" not in alert
@@ -93,12 +79,30 @@ def test_a_failing_webhook_is_logged_and_never_raises(sqlite_url, webhook, answe
         webhook.status = answer
     resource = AlertWebhook(url=url, timeout_seconds=2)
     with dg.instance_for_test() as instance:
-        result = materialize(sqlite_url, instance=instance)
-        alert_on_failed_run(_failure_context(result, instance, resource))  # does not raise
+        ticks = _alerts_for(alert_on_failed_run, instance, resource)
+        materialize(sqlite_url, instance=instance)
+        [reaction] = ticks.tick().dagster_run_reactions
+    assert reaction.error is None  # the sensor did not raise
     log = _ListLog()
     assert resource.send({"text": "probe"}, log) is False
     assert "webhook at 127.0.0.1" in log.lines[-1] and "failed" in log.lines[-1]
     assert "secret-token" not in " ".join(log.lines)
+
+
+def test_a_failed_run_of_no_asset_of_the_code_location_sends_nothing(webhook):
+    @dg.op
+    def fails():
+        raise RuntimeError("another team's job")
+
+    @dg.job
+    def elsewhere():
+        fails()
+
+    with dg.instance_for_test() as instance:
+        ticks = _alerts_for(alert_on_failed_run, instance, AlertWebhook(url=webhook.url))
+        assert not elsewhere.execute_in_process(instance=instance, raise_on_error=False).success
+        assert "targets none of this code location's assets" in ticks.tick().skip_message
+    assert webhook.received == []
 
 
 class _ListLog:
