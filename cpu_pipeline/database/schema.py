@@ -16,6 +16,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
+from cpu_pipeline.database import change_signal
 
 metadata = sa.MetaData()
 
@@ -136,4 +137,17 @@ def create_pipeline_tables(engine: sa.Engine, schema: str = DEFAULT_PIPELINE_SCH
             if not inspector.has_table(table.name, schema=table.schema):
                 table.create(connection)
                 created.append(f"table {table.fullname}")
+    return created
+
+
+def set_up(engine: sa.Engine, schema: str = DEFAULT_PIPELINE_SCHEMA) -> list[str]:
+    """What `cpu-pipeline setup` creates, where missing: the pipeline's tables (`create_pipeline_tables`)
+    and, on PostgreSQL, the index on `listing (updated_at)` that keeps the listing-change sensor's probe a
+    lookup at any size. Returns what it created. Needs the database's owner; the jobs never create anything.
+    """
+    created = create_pipeline_tables(engine, schema)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            if change_signal.create_updated_at_index(connection):
+                created.append(f"index {change_signal.LISTING_UPDATED_AT_INDEX} on listing ({change_signal.UPDATED_AT})")
     return created

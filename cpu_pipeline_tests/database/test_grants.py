@@ -12,36 +12,42 @@ ANALYTICS = (
 
 
 def test_the_statements_grant_the_columns_read_and_written_and_the_pipelines_own_tables():
-    assert grants.grant_statements("cpu_pipeline", "deal_brain", "public", "cpu_pipeline", cpu_has_updated_at=True) == [
+    both = frozenset({"cpu", "listing"})
+    assert grants.grant_statements("cpu_pipeline", "deal_brain", "public", "cpu_pipeline", with_updated_at=both) == [
         "GRANT CONNECT ON DATABASE deal_brain TO cpu_pipeline;",
         "GRANT USAGE ON SCHEMA public TO cpu_pipeline;",
         "GRANT SELECT (id, name, manufacturer, cpu_mark_multi, cpu_mark_single) ON public.cpu TO cpu_pipeline;",
         f"GRANT UPDATE ({ANALYTICS}, updated_at) ON public.cpu TO cpu_pipeline;",
-        "GRANT SELECT (id, cpu_id, status, adjusted_price_usd) ON public.listing TO cpu_pipeline;",
+        "GRANT SELECT (id, cpu_id, status, adjusted_price_usd, updated_at) ON public.listing TO cpu_pipeline;",
         "GRANT USAGE ON SCHEMA cpu_pipeline TO cpu_pipeline;",
         "GRANT SELECT, INSERT, DELETE ON cpu_pipeline.cpu_analytics_history, cpu_pipeline.cpu_price_trends TO cpu_pipeline;",
     ]
 
 
 def test_without_updated_at_it_is_not_granted_and_odd_names_are_quoted():
-    statements = grants.grant_statements("Night Job", "deal-brain", "public", "user", cpu_has_updated_at=False)
+    statements = grants.grant_statements("Night Job", "deal-brain", "public", "user", with_updated_at=frozenset())
     assert statements[0] == 'GRANT CONNECT ON DATABASE "deal-brain" TO "Night Job";'
     assert statements[3] == f'GRANT UPDATE ({ANALYTICS}) ON public.cpu TO "Night Job";'
+    assert statements[4] == 'GRANT SELECT (id, cpu_id, status, adjusted_price_usd) ON public.listing TO "Night Job";'
     assert (
         statements[-1] == 'GRANT SELECT, INSERT, DELETE ON "user".cpu_analytics_history, "user".cpu_price_trends TO "Night Job";'
     )
 
 
-def test_the_database_says_its_name_and_whether_cpu_has_updated_at(postgres_url):
+def test_the_database_says_its_name_and_which_tables_have_updated_at(postgres_url):
     catalogues.write(postgres_url, [], [])
     engine = sa.create_engine(postgres_url)
     database = sa.make_url(postgres_url).database
     with_stamp = grants.grants_for(engine, "night", schema.DEFAULT_PIPELINE_SCHEMA)
     assert with_stamp[0] == f"GRANT CONNECT ON DATABASE {database} TO night;"
     assert with_stamp[3].startswith(f"GRANT UPDATE ({ANALYTICS}, updated_at) ON public.cpu")
+    assert with_stamp[4].startswith("GRANT SELECT (id, cpu_id, status, adjusted_price_usd, updated_at) ON public.listing")
     with engine.begin() as connection:
         connection.execute(sa.text("ALTER TABLE cpu DROP COLUMN updated_at"))
-    assert grants.grants_for(engine, "night", schema.DEFAULT_PIPELINE_SCHEMA)[3].startswith(f"GRANT UPDATE ({ANALYTICS}) ON")
+        connection.execute(sa.text("ALTER TABLE listing DROP COLUMN updated_at"))
+    without = grants.grants_for(engine, "night", schema.DEFAULT_PIPELINE_SCHEMA)
+    assert without[3].startswith(f"GRANT UPDATE ({ANALYTICS}) ON")
+    assert without[4].startswith("GRANT SELECT (id, cpu_id, status, adjusted_price_usd) ON")
     engine.dispose()
 
 
