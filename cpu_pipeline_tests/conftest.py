@@ -137,8 +137,9 @@ def pytest_runtest_protocol(item, nextitem):
 
 
 @contextlib.contextmanager
-def fresh_postgres_database(prefix: str = "cpu_pipeline_test"):
-    """A new, empty database on the test server, dropped afterwards; yields its URL."""
+def fresh_postgres_database(prefix: str = "cpu_pipeline_test", encoding: str | None = None):
+    """A new, empty database on the test server, dropped afterwards; yields its URL. With an `encoding`
+    (`LATIN1`, `SQL_ASCII`, ...) the database has that server encoding, and the C locale, which suits any."""
     if _running is not None and _running.get_closest_marker("postgres") is None:
         pytest.fail(
             f"{_running.nodeid} creates a PostgreSQL database but is not marked `postgres`, so `make test-fast` "
@@ -149,7 +150,8 @@ def fresh_postgres_database(prefix: str = "cpu_pipeline_test"):
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        encoded = f" ENCODING '{encoding}' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" if encoding else ""
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"{encoded}'))
     try:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from cpu_pipeline.database import bulk
 from cpu_pipeline.defs.recalculation import assets
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, WORKED_MEDIUM, cpu, listings_for
@@ -129,6 +130,63 @@ def test_a_transient_connection_error_on_the_loads_is_retried_with_backoff(postg
     retried = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
     assert {e.step_key for e in retried} == {"cpus", "listings"}
     assert len(retried) == 2  # one refused attempt each, then success
+    _assert_worked_values(postgres_url)
+
+
+# Enough listings that their bulk read lasts a few seconds: long enough to be cut midway.
+MANY_LISTINGS = 2_000_000
+
+
+def _backend_running(url: str, prefix: str, timeout: float = 120) -> int:
+    """The pid of the server process running a statement that starts with `prefix`, as soon as one does."""
+    engine = sa.create_engine(url)
+    deadline = time.monotonic() + timeout
+    try:
+        with engine.connect() as connection:
+            while time.monotonic() < deadline:
+                pid = connection.execute(
+                    sa.text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' "
+                        "AND query LIKE :prefix"
+                    ),
+                    {"prefix": prefix + "%"},
+                ).scalar()
+                if pid is not None:
+                    return pid
+                connection.rollback()  # a fresh snapshot of pg_stat_activity on the next poll
+                time.sleep(0.02)
+    finally:
+        engine.dispose()
+    raise TimeoutError(f"no statement {prefix!r} ran within {timeout} s")
+
+
+def test_a_connection_cut_midway_through_the_bulk_read_is_retried(postgres_url):
+    _catalogue(postgres_url)
+    with sa.create_engine(postgres_url).begin() as connection:
+        # Every generated row names an existing CPU: the per-row foreign-key trigger, skipped, would triple the time.
+        connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        connection.execute(
+            sa.text(
+                "INSERT INTO listing (id, cpu_id, status, adjusted_price_usd) "
+                "SELECT 100000 + g, 3 + g % 37, 'active', 100 + g % 97 FROM generate_series(1, :count) AS g"
+            ),
+            {"count": MANY_LISTINGS},
+        )
+    outcome = {}
+    run = threading.Thread(target=lambda: outcome.setdefault("result", materialize(postgres_url)))
+    run.start()
+    try:
+        reader = _backend_running(postgres_url, f"COPY ({bulk.LISTING_QUERY})")
+        with sa.create_engine(postgres_url).connect() as admin:
+            assert admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": reader}).scalar()
+    finally:
+        run.join(300)
+    result = outcome["result"]
+    assert result.success
+    retried = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    assert [e.step_key for e in retried] == ["listings"]  # cut once, read again in full
+    [loaded] = result.asset_materializations_for_node("listings")
+    assert loaded.metadata["dagster/row_count"].value == MANY_LISTINGS + len(WORKED_HIGH) + len(WORKED_MEDIUM) + 2 * 37
     _assert_worked_values(postgres_url)
 
 

@@ -9,12 +9,19 @@ faster than `pandas.read_sql` at a million rows, and exact: every double arrives
 (Arrow's parser is correctly rounded; pandas' fast one is an ulp off for about one full-precision
 value in six, and its exact one is four times slower). Values come back as the store holds them:
 a stored `NaN` or `Infinity` stays the text PostgreSQL wrote (only an empty field is NULL), so
-the analytics can tell an invalid price from a missing one.
+the analytics can tell an invalid price from a missing one; text is text whatever it looks like (an
+empty name stays empty, a model number stays a string), and arrives intact whatever the server's
+encoding: PostgreSQL converts it to UTF-8 for the COPY.
+
+Every call of the driver made outside SQLAlchemy raises SQLAlchemy's errors, as a query through it
+would: a connection lost midway is an `sqlalchemy.exc.OperationalError` on every path, which the
+loads' retry recognises (`engine.is_connection_error`).
 """
 
+import contextlib
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 
 import numpy as np
@@ -60,36 +67,73 @@ def check_schema(engine: sa.Engine, table: str) -> None:
 
 def load_cpus(engine: sa.Engine) -> pd.DataFrame:
     check_schema(engine, "cpu")
-    return _read(engine, CPU_QUERY)
+    return _read(engine, "cpu", CPU_QUERY)
 
 
 def load_listings(engine: sa.Engine) -> pd.DataFrame:
     check_schema(engine, "listing")
-    return _read(engine, LISTING_QUERY, categorical=("status",))
+    return _read(engine, "listing", LISTING_QUERY, categorical=("status",))
 
 
-def _read(engine: sa.Engine, query: str, categorical: tuple[str, ...] = ()) -> pd.DataFrame:
-    """The query's rows; the `categorical` text columns as pandas categoricals (a few distinct values
-    in a million rows: a small code per row instead of a string object)."""
+def _read(engine: sa.Engine, table: str, query: str, categorical: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The query's rows from `table`; the `categorical` text columns as pandas categoricals (a few
+    distinct values in a million rows: a small code per row instead of a string object)."""
     if engine.dialect.name != "postgresql":
         with engine.connect() as connection:
             return pd.read_sql_query(sa.text(query), connection).astype(dict.fromkeys(categorical, "category"))
     buffer = io.BytesIO()
     connection = engine.raw_connection()
     try:
-        with connection.cursor() as cursor:
-            cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)", buffer)
+        # PostgreSQL converts text to UTF-8 from every server encoding but SQL_ASCII, which holds the
+        # bytes as some client sent them, unchecked (a conversion would refuse the first invalid one).
+        unchecked = connection.driver_connection.info.parameter_status("server_encoding") == "SQL_ASCII"
+        in_utf8 = "" if unchecked else ", ENCODING 'UTF8'"
+        copy = f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER{in_utf8})"
+        with (
+            _driver_errors_as_sqlalchemy(engine.dialect, connection.driver_connection, copy, connection.invalidate),
+            connection.cursor() as cursor,
+        ):
+            cursor.copy_expert(copy, buffer)
     finally:
         connection.close()
-    table = pyarrow.csv.read_csv(
-        pa.BufferReader(pa.py_buffer(buffer.getbuffer())),  # parsed in place, not copied into Arrow first
+    data = buffer.getbuffer()
+    if unchecked:  # a sequence that is not UTF-8 becomes U+FFFD rather than fail the run, or reach a log as bytes
+        data = bytes(data).decode("utf-8", errors="replace").encode()
+    text_columns = [
+        column for column in READ_COLUMNS[table] if isinstance(schema.metadata.tables[table].c[column].type, sa.String)
+    ]
+    arrow = pyarrow.csv.read_csv(
+        pa.BufferReader(pa.py_buffer(data)),  # parsed in place, not copied into Arrow first
         convert_options=pyarrow.csv.ConvertOptions(
             null_values=[""],
             strings_can_be_null=True,
-            column_types=dict.fromkeys(categorical, pa.dictionary(pa.int32(), pa.string())),
+            quoted_strings_can_be_null=False,  # PostgreSQL quotes an empty string, never a NULL
+            column_types={
+                column: pa.dictionary(pa.int32(), pa.string()) if column in categorical else pa.string()
+                for column in text_columns
+            },
         ),
     )
-    return pd.DataFrame({name: _as_stored(table.column(name)) for name in table.column_names})
+    return pd.DataFrame({name: _as_stored(arrow.column(name)) for name in arrow.column_names})
+
+
+@contextlib.contextmanager
+def _driver_errors_as_sqlalchemy(
+    dialect: sa.Dialect, driver_connection, statement: str, invalidate: Callable[[BaseException], None]
+) -> Iterator[None]:
+    """Raise the driver's errors in `statement`, run on the driver's own connection, as SQLAlchemy
+    raises them for its queries (`sqlalchemy.exc.OperationalError` and the like, the driver's error as
+    `.orig`). A connection the error shows lost is `invalidate`d first, as SQLAlchemy does, so that the
+    pool never hands it out again."""
+    try:
+        yield
+    except dialect.loaded_dbapi.Error as error:
+        lost = dialect.is_disconnect(error, driver_connection, None)
+        if lost:
+            invalidate(error)
+        raise sa.exc.DBAPIError.instance(
+            statement, None, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+        ) from error
 
 
 def _as_stored(column: pa.ChunkedArray) -> pd.Series:
@@ -248,5 +292,10 @@ def insert(connection: sa.Connection, table: sa.Table, rows: pd.DataFrame) -> No
     rows.to_csv(buffer, index=False, header=False)
     buffer.seek(0)
     name = connection.dialect.identifier_preparer.format_table(table)
-    with connection.connection.driver_connection.cursor() as cursor:
-        cursor.copy_expert(f"COPY {name} ({', '.join(rows.columns)}) FROM STDIN WITH (FORMAT csv)", buffer)
+    copy = f"COPY {name} ({', '.join(rows.columns)}) FROM STDIN WITH (FORMAT csv)"
+    driver_connection = connection.connection.driver_connection
+    with (
+        _driver_errors_as_sqlalchemy(connection.dialect, driver_connection, copy, connection.invalidate),
+        driver_connection.cursor() as cursor,
+    ):
+        cursor.copy_expert(copy, buffer)

@@ -11,6 +11,7 @@ from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COL
 from cpu_pipeline.database import bulk, schema
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import cpu, listings_for
+from cpu_pipeline_tests.conftest import fresh_postgres_database
 from cpu_pipeline_tests.postgres import relations, wait_for_lock_wait
 
 
@@ -30,6 +31,32 @@ def test_loads_keep_nan_text_apart_from_null(database_url):
     assert invalid.tolist()[:3] == [False, False, True]  # NULL is missing; 'NaN' is invalid
     assert listings["status"].dtype == "category"
     assert bulk.load_cpus(engine)["name"].tolist() == ["Test CPU 1"]
+
+
+# Names as Deal Brain holds them: a sign outside ASCII, model numbers alone (which look like numbers), an empty one.
+NAMES = ["Intel® Core i5-8500", "5600", "1e3", ""]
+
+
+@pytest.mark.parametrize("encoding", ["UTF8", "LATIN1", "WIN1252", "SQL_ASCII"])
+def test_text_arrives_as_stored_whatever_the_server_encoding(encoding):
+    with fresh_postgres_database(encoding=encoding) as url:
+        # A SQL_ASCII database stores the bytes it is sent, unchecked: Deal Brain sends UTF-8.
+        url = f"{url}?client_encoding=utf8" if encoding == "SQL_ASCII" else url
+        catalogues.write(url, [cpu(i + 1, name=name) for i, name in enumerate(NAMES)], listings_for(1, [300]))
+        engine = sa.create_engine(url)
+        cpus = bulk.load_cpus(engine)
+        assert cpus["name"].tolist() == NAMES and cpus["manufacturer"].tolist() == ["Intel"] * len(NAMES)
+        assert bulk.load_listings(engine)["status"].tolist() == ["active"]
+        engine.dispose()
+
+
+def test_bytes_that_are_not_utf8_in_a_sql_ascii_database_arrive_replaced_never_as_bytes():
+    with fresh_postgres_database(encoding="SQL_ASCII") as url:
+        # A client that wrote LATIN1 into a database that checks nothing: 0xAE is no UTF-8.
+        catalogues.write(f"{url}?client_encoding=latin1", [cpu(1, name="Intel® Core i5-8500")], [])
+        engine = sa.create_engine(url)
+        assert bulk.load_cpus(engine)["name"].tolist() == ["Intel\N{REPLACEMENT CHARACTER} Core i5-8500"]
+        engine.dispose()
 
 
 def test_prices_arrive_as_the_exact_doubles_stored(postgres_url):
