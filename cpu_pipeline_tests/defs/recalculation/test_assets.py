@@ -5,6 +5,7 @@ import pytest
 from cpu_pipeline.defs.recalculation import assets, checks
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, WORKED_MEDIUM, cpu, listings_for
+from cpu_pipeline_tests.conftest import fresh_postgres_database
 from cpu_pipeline_tests.materialize import materialize
 
 
@@ -70,6 +71,49 @@ def test_metadata_reports_counts_error_rate_and_a_preview(sqlite_url):
     assert metadata["best_value"].count("| Test CPU") == 10
     [loaded] = result.asset_materializations_for_node("listings")
     assert loaded.metadata["dagster/row_count"].value == 36
+
+
+def _preview(result: dg.ExecuteInProcessResult, node: str, name: str) -> str:
+    [materialization] = result.asset_materializations_for_node(node)
+    return materialization.metadata[name].value
+
+
+def _preview_column(preview: str, column: int) -> list[str]:
+    """One column's cells of a Markdown table, as shown (the header and the rule left out)."""
+    return [line.split("|")[column + 1].strip() for line in preview.splitlines()[2:]]
+
+
+def test_a_latin1_database_is_recalculated_with_its_names_intact():
+    with fresh_postgres_database(encoding="LATIN1") as url:
+        catalogues.write(
+            url,
+            [cpu(1, name="Intel® Core i5-8500"), cpu(2, multi=8_000)],
+            listings_for(1, WORKED_HIGH) + listings_for(2, WORKED_MEDIUM),
+        )
+        result = materialize(url)
+        assert result.success
+        table = catalogues.cpu_table(url)
+        assert table.loc[1, "name"] == "Intel® Core i5-8500"
+        assert table.loc[[1, 2], "price_target_good"].tolist() == [352.80, 400.00]
+        assert table.loc[[1, 2], "performance_value_rating"].tolist() == ["excellent", "good"]
+        assert _preview_column(_preview(result, "cpu_analytics", "best_value"), 0) == ["Intel® Core i5-8500", "Test CPU 2"]
+        # Neither the name's LATIN1 byte nor Python's rendering of bytes reaches an event, log or metadata.
+        assert not any("\\xae" in str(event) or "b'Intel" in str(event) for event in result.all_events)
+
+
+def test_previews_show_names_as_stored_and_a_missing_value_as_an_empty_cell(postgres_url):
+    # Model numbers alone for names (text that looks like numbers) and one name empty: shown as stored,
+    # the empty one as an empty cell, never `nan`.
+    catalogues.write(
+        postgres_url,
+        [cpu(1, name=""), cpu(2, name="5600", multi=8_000), cpu(3, name="1e3", multi=12_000, single=2_500)],
+        listings_for(1, WORKED_HIGH) + listings_for(2, WORKED_MEDIUM) + listings_for(3, [500, 520]),
+    )
+    result = materialize(postgres_url)
+    assert result.success
+    best_value = _preview(result, "cpu_analytics", "best_value")
+    assert _preview_column(best_value, 0) == ["", "1e3", "5600"]
+    assert "nan" not in best_value.lower()
 
 
 def test_values_that_can_no_longer_be_computed_are_overwritten(sqlite_url):
