@@ -4,6 +4,9 @@ of them, applied here once. `dagster dev -m cpu_pipeline.definitions`, or `dg de
 - Owners: every asset belongs to `team:deal-brain`.
 - Kinds: every asset is computed with `pandas`; an asset that uses the `app_database` resource also
   carries the kind of the database the settings name (`postgres` or `sqlite`).
+- Freshness: the write-back `cpu_analytics` is stale when older than the freshness window
+  (CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS, 26 hours); the UI shows it, `alert_on_overdue_recalculation`
+  alerts on it, and `cpu-pipeline health` reports it.
 - One process per run: the steps depend on one another and run in turn anyway, so one process saves
   each step's start-up.
 
@@ -12,6 +15,7 @@ computes an asset, which `map_asset_specs` does not reach, so each asset names i
 """
 
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -22,15 +26,20 @@ from cpu_pipeline.database.engine import backend
 OWNERS = ["team:deal-brain"]
 UNIFORM_KINDS = {"pandas"}
 DATABASE_RESOURCE = "app_database"
+WRITE_BACK = dg.AssetKey("cpu_analytics")
 
 
-def with_team_policy(domains: dg.Definitions, database_kind: str) -> dg.Definitions:
-    """Every asset with the owners and kinds above; `database_kind` for those that use the database."""
+def with_team_policy(domains: dg.Definitions, database_kind: str, freshness_window: timedelta) -> dg.Definitions:
+    """Every asset with the owners and kinds above; `database_kind` for those that use the database;
+    the write-back with a freshness policy of `freshness_window`."""
     uses_database = {key for asset in domains.assets for key in asset.keys if DATABASE_RESOURCE in asset.required_resource_keys}
 
     def team_policy(spec: dg.AssetSpec) -> dg.AssetSpec:
         kinds = UNIFORM_KINDS | ({database_kind} if spec.key in uses_database else set())
-        return spec.merge_attributes(owners=OWNERS, kinds=kinds)
+        spec = spec.merge_attributes(owners=OWNERS, kinds=kinds)
+        if spec.key == WRITE_BACK:
+            spec = spec.replace_attributes(freshness_policy=dg.FreshnessPolicy.time_window(fail_window=freshness_window))
+        return spec
 
     with warnings.catch_warnings():
         # Dagster 1.13 marks map_resolved_asset_specs "preview"; the pinned version and the definitions
@@ -45,6 +54,7 @@ defs = dg.Definitions.merge(
     with_team_policy(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
         database_kind=backend(settings.current().database_url),
+        freshness_window=timedelta(seconds=settings.current().freshness_window_seconds),
     ),
     dg.Definitions(executor=dg.in_process_executor),
 )

@@ -1,6 +1,8 @@
 """The definitions load, and they are pinned: a renamed asset, check, job, schedule or sensor, a lost
 edge, owner, kind, tag, description or partitioning, a changed default status: each fails here."""
 
+from datetime import timedelta
+
 import dagster as dg
 
 from cpu_pipeline import settings
@@ -34,7 +36,7 @@ OWNERS = ["team:deal-brain"]
 DAILY_UTC = ("DailyPartitionsDefinition", "2026-01-01", "UTC", 1)  # type, first day, time zone, end offset
 
 
-def _asset(group: str, kinds: set[str], partitions: tuple | None = None) -> dict:
+def _asset(group: str, kinds: set[str], partitions: tuple | None = None, freshness: timedelta | None = None) -> dict:
     return {
         "group": group,
         "owners": OWNERS,
@@ -44,6 +46,7 @@ def _asset(group: str, kinds: set[str], partitions: tuple | None = None) -> dict
         "partitions": partitions,
         "pool": "cpu_metrics",
         "described": True,
+        "freshness": freshness,
     }
 
 
@@ -53,7 +56,7 @@ ASSETS = {
     "listings": _asset("cpu_metrics", {"pandas", DATABASE}),
     "cpu_price_targets": _asset("cpu_metrics", {"pandas"}),
     "cpu_performance_metrics": _asset("cpu_metrics", {"pandas"}),
-    "cpu_analytics": _asset("cpu_metrics", {"pandas", DATABASE}),
+    "cpu_analytics": _asset("cpu_metrics", {"pandas", DATABASE}, freshness=timedelta(hours=26)),
     "cpu_analytics_history": _asset("cpu_price_history", {"pandas", DATABASE}, DAILY_UTC),
     "cpu_price_trends": _asset("cpu_price_history", {"pandas", DATABASE}, DAILY_UTC),
 }
@@ -114,6 +117,22 @@ SENSORS = {
         "described": True,
     },
 }
+SENSORS |= {
+    "recalculate_on_listing_change": {
+        "type": "STANDARD",
+        "default_status": dg.DefaultSensorStatus.RUNNING,
+        "minimum_interval_seconds": 30,
+        "requests": ["recalculate_cpu_metrics"],
+        "described": True,
+    },
+    "alert_on_overdue_recalculation": {
+        "type": "STANDARD",
+        "default_status": dg.DefaultSensorStatus.RUNNING,
+        "minimum_interval_seconds": 30,
+        "requests": None,
+        "described": True,
+    },
+}
 RESOURCES = {"app_database", "alert_webhook", "clock"}
 
 
@@ -166,6 +185,7 @@ def test_every_asset_is_pinned():
             "partitions": _partitions(spec.partitions_def),
             "pool": defs.resolve_assets_def(spec.key).op.pool,
             "described": bool(spec.description),
+            "freshness": spec.freshness_policy.fail_window.to_timedelta() if spec.freshness_policy else None,
         }
         assert {dep.asset_key.to_user_string() for dep in spec.deps} == ALL_DEPENDENCIES[spec.key.to_user_string()]
     assert snapshot == ASSETS
