@@ -9,13 +9,15 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import requests
 import sqlalchemy as sa
-from dagster import DagsterRunStatus
+from dagster import DagsterInstance, DagsterRunStatus
+from dagster._daemon.types import DaemonHeartbeat
 
 from cpu_pipeline import launch, service
 from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
@@ -331,64 +333,131 @@ def test_the_webserver_listens_on_loopback_only(served):
     assert listening == [f"0100007F:{served.stack.port:04X}"]
 
 
+@contextlib.contextmanager
+def _cpu_pipeline_serve(port: int, dagster_url: str, database_url: str):
+    """`cpu-pipeline serve` as an operator starts it, in a session of its own; yields it (its stdout and
+    stderr as one text pipe) and the marker every process it starts carries in its environment. Afterwards
+    every process with the marker is killed, wherever it went (an orphan is no longer a descendant)."""
+    marker = uuid.uuid4().hex
+    env = {
+        **os.environ,
+        "DAGSTER_PG_URL": dagster_url,
+        "DATABASE_URL": database_url,
+        "DAGSTER_PORT": str(port),
+        "CPU_PIPELINE_TEST_MARKER": marker,
+    }
+    serving = subprocess.Popen(
+        [str(Path(sys.executable).parent / "cpu-pipeline"), "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        start_new_session=True,
+    )
+    try:
+        yield serving, marker
+    finally:
+        for pid in {serving.pid, *_marked(marker)}:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        serving.wait()
+
+
+def _marked(marker: str) -> set[int]:
+    """The live processes (zombies excluded) whose environment carries CPU_PIPELINE_TEST_MARKER=`marker`."""
+    wanted = f"CPU_PIPELINE_TEST_MARKER={marker}".encode()
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and wanted in (entry / "environ").read_bytes().split(b"\0") and _alive(int(entry.name)):
+                found.add(int(entry.name))
+        except OSError:  # ended meanwhile
+            continue
+    return found
+
+
+def _wait_for_ui(port: int, serving: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if serving.poll() is not None:
+            pytest.fail(f"serve exited with {serving.returncode}: {serving.stdout.read()[-3000:]}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=2).ok:
+                return
+        except requests.RequestException:
+            time.sleep(1)
+    pytest.fail(f"serve did not serve the UI within {timeout} s")
+
+
+def _wait_until_none_left(marker: str, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while _marked(marker) and time.monotonic() < deadline:
+        time.sleep(1)
+    left = _marked(marker)
+    assert not left, f"{what}: " + "; ".join(Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")[:150] for pid in left)
+
+
 def test_make_serve_runs_the_stack_and_stops_cleanly_on_ctrl_c(tmp_path):
     from cpu_pipeline_tests.conftest import free_port, fresh_postgres_database
 
     port = free_port()
-    with fresh_postgres_database("cpu_pipeline_serve") as dagster_url:
-        env = {
-            **os.environ,
-            "DAGSTER_PG_URL": dagster_url,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
-            "DAGSTER_PORT": str(port),
-        }
-        serving = subprocess.Popen(
-            [str(Path(sys.executable).parent / "cpu-pipeline"), "serve"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                try:
-                    if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=2).ok:
-                        break
-                except requests.RequestException:
-                    time.sleep(1)
-            else:
-                pytest.fail("make serve did not serve the UI within 120 s")
-            children = _process_tree(serving.pid)
-            assert len(children) >= 3  # the command, the webserver, the daemon (and their code servers)
-            serving.send_signal(signal.SIGINT)
-            assert serving.wait(60) == 0
-            time.sleep(2)
-            assert not [pid for pid in children if _alive(pid)], "processes outlived Ctrl-C"
-        finally:
-            if serving.poll() is None:
-                os.killpg(serving.pid, signal.SIGKILL)
-                serving.wait()
-            for pid in _descendants(serving.pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+    with (
+        fresh_postgres_database("cpu_pipeline_serve") as dagster_url,
+        _cpu_pipeline_serve(port, dagster_url, f"sqlite:///{tmp_path / 'app.sqlite'}") as (serving, marker),
+    ):
+        _wait_for_ui(port, serving)
+        assert len(_marked(marker)) >= 3  # the command, the webserver, the daemon (and their code servers)
+        serving.send_signal(signal.SIGINT)
+        assert serving.wait(60) == 0
+        _wait_until_none_left(marker, 30, "processes outlived Ctrl-C")
 
 
-def _descendants(pid: int) -> list[int]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError):
-                continue
-            if parent == pid:
-                children += [int(entry.name), *_descendants(int(entry.name))]
-    return children
+def test_a_hard_stop_of_serve_takes_the_webserver_the_daemon_and_their_code_servers_down(tmp_path):
+    from cpu_pipeline_tests.conftest import free_port, fresh_postgres_database
+
+    port = free_port()
+    with (
+        fresh_postgres_database("cpu_pipeline_serve") as dagster_url,
+        _cpu_pipeline_serve(port, dagster_url, f"sqlite:///{tmp_path / 'app.sqlite'}") as (serving, marker),
+    ):
+        _wait_for_ui(port, serving)
+        assert len(_marked(marker)) >= 3
+        serving.kill()  # SIGKILL, as a supervisor's hard stop or the OOM killer: serve itself runs no code
+        serving.wait()
+        # They stop as on Ctrl-C, the daemon's threads finishing their tick: generous on a loaded machine.
+        _wait_until_none_left(marker, 120, "processes outlived serve's SIGKILL")
 
 
-def _process_tree(pid: int) -> list[int]:
-    return [pid, *_descendants(pid)]
+def test_serve_refuses_to_start_a_second_daemon_on_an_instance_with_one_running(served):
+    from cpu_pipeline_tests.conftest import free_port
+
+    port = free_port()
+    with _cpu_pipeline_serve(port, served.dagster_url, served.app_url) as (serving, _):
+        # The served stack's daemon beats every 30 s: serve waits for one beat at most, then refuses.
+        output, _ = serving.communicate(timeout=120)
+    assert serving.returncode == 2, output
+    named = re.search(r"another dagster-daemon \(daemon id ([\w-]+)\) is running on this instance", output)
+    assert named, output
+    engine = sa.create_engine(served.dagster_url)
+    with engine.connect() as connection:
+        running = set(connection.execute(sa.text("SELECT daemon_id FROM daemon_heartbeats")).scalars())
+    engine.dispose()
+    assert named.group(1) in running
+    with pytest.raises(requests.ConnectionError):  # no second webserver either
+        requests.get(f"http://127.0.0.1:{port}/server_info", timeout=5)
+
+
+def test_a_heartbeat_left_by_a_stopped_daemon_delays_serve_by_one_interval_at_most(postgres_url, tmp_path, monkeypatch, capsys):
+    (tmp_path / "dagster.yaml").symlink_to(ROOT / service.PRODUCTION_INSTANCE / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_PG_URL", postgres_url)
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        instance.add_daemon_heartbeat(DaemonHeartbeat(time.time() - 60, "SCHEDULER", "long-stopped"))
+        service.check_no_other_daemon(instance, interval=2)
+        assert capsys.readouterr().out == ""  # older than one and a half intervals: no wait
+        instance.add_daemon_heartbeat(DaemonHeartbeat(time.time(), "SCHEDULER", "just-stopped"))
+        started = time.monotonic()
+        service.check_no_other_daemon(instance, interval=2)  # no beat follows: it lets serve start
+        assert time.monotonic() - started >= 2
+        assert "waiting" in capsys.readouterr().out
