@@ -9,6 +9,7 @@ cpu-pipeline serve                   # webserver + daemon on the production inst
 
 import argparse
 import contextlib
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -46,8 +47,32 @@ def run(_: argparse.Namespace, configured: settings.Settings) -> int:
         print(metadata["best_value"])
     for event in result.all_events:
         if event.is_step_failure:
-            print(f"failed: {event.step_key}: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
+            reason = failure_reason(event.step_failure_data.error).replace("\n", "\n  ")
+            print(f"failed: {event.step_key}: {reason}", file=sys.stderr)
     return 0 if result.success else 1
+
+
+def _subclass_names(cls: type) -> set[str]:
+    return {cls.__name__}.union(*(_subclass_names(subclass) for subclass in cls.__subclasses__()))
+
+
+# Dagster's wrappers around an exception the pipeline's code raised ("Error occurred while executing op
+# ..."): they say where it happened, which the step key already tells; the exception is the reason.
+USER_CODE_WRAPPERS = _subclass_names(dg.DagsterUserCodeExecutionError)
+
+
+def failure_reason(error) -> str:
+    """Why a step failed, from its error (`step_failure_data.error`, a Dagster SerializableErrorInfo),
+    every line of it: the exception at the root of the chain first (`SchemaMismatch: table ...`), then,
+    one a line, what it caused (`RetryRequested: Exceeded max_retries of 3`), Dagster's wrappers left out."""
+    chain = []
+    while error is not None:
+        if error.cls_name not in USER_CODE_WRAPPERS:
+            # Python's message names the class with its module ("cpu_pipeline.database.bulk.SchemaMismatch: ...").
+            message = re.sub(rf"^[\w.]*\b{re.escape(error.cls_name)}: ", "", error.message.strip())
+            chain.append(f"{error.cls_name}: {message}")
+        error = error.cause
+    return "\n".join(reversed(chain))
 
 
 def generate(args: argparse.Namespace, configured: settings.Settings) -> int:

@@ -1,10 +1,13 @@
-"""The commands a database owner runs once: `cpu-pipeline setup` and `cpu-pipeline grants`."""
+"""`cpu-pipeline`: the run summary, the commands a database owner runs once (`setup`, `grants`), and `serve`'s refusals."""
+
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
 from cpu_pipeline import cli
 from cpu_pipeline_tests import catalogues
+from cpu_pipeline_tests.catalogues import cpu, listings_for
 
 
 def test_setup_says_what_it_created_and_that_a_second_run_needed_nothing(postgres_url, capsys, monkeypatch):
@@ -57,3 +60,45 @@ def test_serve_refuses_to_start_without_database_url(database_url, capsys, monke
         monkeypatch.setenv("DATABASE_URL", database_url)
     assert cli.main(["serve", "--port", "1"]) == 2
     assert capsys.readouterr().err.splitlines()[0].startswith("serve: DATABASE_URL is not set: the served stack recalculates")
+
+
+def test_run_prints_a_failed_steps_whole_reason_first_line_first(sqlite_url, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    catalogues.write(sqlite_url, [cpu(1)], listings_for(1, [300, 310]))
+    with sa.create_engine(sqlite_url).begin() as connection:
+        connection.execute(sa.text("ALTER TABLE listing DROP COLUMN adjusted_price_usd"))
+    assert cli.main(["run"]) == 1
+    errors = capsys.readouterr().err.splitlines()
+    # The step's own error, not Dagster's wrapper around it ("Error occurred while executing op ...").
+    assert errors[-1] == "failed: listings: SchemaMismatch: table `listing` has no column `adjusted_price_usd`"
+
+
+def test_run_prints_every_line_of_a_reason_that_spans_several(sqlite_url, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    catalogues.write(sqlite_url, [cpu(1, multi="n/a")], listings_for(1, [300, 310]))  # every CPU in error: the gate fails
+    assert cli.main(["run"]) == 1
+    errors = capsys.readouterr().err.splitlines()
+    assert errors[-2:] == [
+        "failed: cpu_performance_metrics: DagsterAssetCheckFailedError: 1 blocking asset check failed with ERROR severity:",
+        "  cpu_performance_metrics: error_rate_within_limits",
+    ]
+
+
+def test_a_reason_is_told_from_its_root_and_dagsters_wrappers_are_left_out():
+    # The chain Dagster records for a load that exhausted its retries (as test_faults' unreachable database shows).
+    unreachable = SimpleNamespace(
+        cls_name="DatabaseUnavailable",
+        message="cpu_pipeline.database.engine.DatabaseUnavailable: cannot reach the application database x: refused\n",
+        cause=None,
+    )
+    retried = SimpleNamespace(cls_name="RetryRequested", message="Exceeded max_retries of 3\n", cause=unreachable)
+    wrapper = SimpleNamespace(
+        cls_name="DagsterExecutionStepExecutionError",
+        message='dagster._core.errors.DagsterExecutionStepExecutionError: Error occurred while executing op "cpus":\n',
+        cause=retried,
+    )
+    assert cli.failure_reason(wrapper) == (
+        "DatabaseUnavailable: cannot reach the application database x: refused\nRetryRequested: Exceeded max_retries of 3"
+    )
