@@ -4,17 +4,21 @@ lost or half-written (figure: rows that differ from the snapshot before the run:
 import socket
 import threading
 import time
+from datetime import date
 
 import dagster as dg
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from cpu_pipeline.database import bulk
-from cpu_pipeline.defs.recalculation import assets
+from cpu_pipeline.database import bulk, schema
+from cpu_pipeline.defs.price_history import assets as price_history
+from cpu_pipeline.lib.app_database import AppDatabase
+from cpu_pipeline.lib.clock import Clock
+from cpu_pipeline.lib.retries import LOAD_RETRIES
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, WORKED_MEDIUM, cpu, listings_for
-from cpu_pipeline_tests.materialize import materialize
+from cpu_pipeline_tests.materialize import PRICE_HISTORY, RECALCULATION, materialize
 from cpu_pipeline_tests.postgres import wait_for_lock_wait
 
 WORKED_VALUES = {1: [352.80, 338.02, 367.58, 14.78], 2: [400.00, 389.20, 410.80, 10.80]}
@@ -190,6 +194,34 @@ def test_a_connection_cut_midway_through_the_bulk_read_is_retried(postgres_url):
     _assert_worked_values(postgres_url)
 
 
+def test_a_transient_connection_error_on_the_history_read_is_retried_like_the_loads(postgres_url, tmp_path):
+    _catalogue(postgres_url)
+    schema.create_pipeline_tables(sa.create_engine(postgres_url))
+    day = date(2026, 11, 29)
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        assert materialize(postgres_url, day=day, instance=instance).success
+        # Tonight's trends again, alone, their inputs from the first run: their one read is the history's.
+        server = sa.make_url(postgres_url)
+        proxy = _DroppingProxy(server.port or 5432, drops=1)
+        try:
+            result = dg.materialize(
+                RECALCULATION + PRICE_HISTORY,
+                selection=[price_history.cpu_price_trends],
+                resources={
+                    "app_database": AppDatabase(url=server.set(port=proxy.port).render_as_string(hide_password=False)),
+                    "clock": Clock(fixed_day=day.isoformat()),
+                },
+                partition_key=day.isoformat(),
+                instance=instance,
+                raise_on_error=False,
+            )
+        finally:
+            proxy.close()
+    assert result.success
+    retried = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    assert [e.step_key for e in retried] == ["cpu_price_trends"]
+
+
 def test_an_unreachable_database_fails_clearly_after_bounded_retries(tmp_path):
     url = "postgresql://deal_brain:s3cr3t-pw@127.0.0.1:1/deal_brain"
     started = time.monotonic()
@@ -197,7 +229,7 @@ def test_an_unreachable_database_fails_clearly_after_bounded_retries(tmp_path):
     elapsed = time.monotonic() - started
     assert not result.success
     retries = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
-    assert len(retries) == 2 * assets.LOAD_RETRIES  # each load: 3 retries, then it gives up
+    assert len(retries) == 2 * LOAD_RETRIES  # each load: 3 retries, then it gives up
     assert elapsed >= 1 + 2 + 4  # with backoff, not a storm
     failures = [e for e in result.all_events if e.is_step_failure]
     messages = " ".join(str(e.step_failure_data.error.to_string()) for e in failures)

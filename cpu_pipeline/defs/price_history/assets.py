@@ -17,6 +17,7 @@ from cpu_pipeline.lib.app_database import AppDatabase
 from cpu_pipeline.lib.clock import Clock
 from cpu_pipeline.lib.metadata import PREVIEW_ROWS, markdown
 from cpu_pipeline.lib.pools import CPU_METRICS_POOL
+from cpu_pipeline.lib.retries import read_retrying
 
 GROUP = "cpu_price_history"
 DAILY = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC", end_offset=1)
@@ -76,7 +77,8 @@ def cpu_price_trends(
     cpu_price_targets: pd.DataFrame,
 ) -> dg.MaterializeResult:
     day = _today_only(context, clock)
-    history = app_database.load_history(day - timedelta(days=max(WINDOWS)) - MISSED_NIGHTS_TOLERATED, day)
+    since = day - timedelta(days=max(WINDOWS)) - MISSED_NIGHTS_TOLERATED
+    history = read_retrying(context, lambda: app_database.load_history(since, day))
     trends = price_trends(history, cpus["id"], day, config.drop_share)
     # The spread flags come with the price targets, computed from the same prices.
     rows = trends.merge(cpu_price_targets[["cpu_id", *SPREAD_COLUMNS]], on="cpu_id")

@@ -6,7 +6,6 @@ Logs carry the seed task's event names (`cpu_metrics.recalc.*`) and the run id, 
 log alerts of Deal Brain keep working.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -16,24 +15,13 @@ import pandas as pd
 from cpu_pipeline.analytics import write_back
 from cpu_pipeline.analytics.performance import performance_metrics
 from cpu_pipeline.analytics.price_targets import price_targets
-from cpu_pipeline.database.engine import DatabaseUnavailable
 from cpu_pipeline.defs.recalculation import checks
 from cpu_pipeline.lib.app_database import AppDatabase
 from cpu_pipeline.lib.metadata import PREVIEW_ROWS, markdown
 from cpu_pipeline.lib.pools import CPU_METRICS_POOL
+from cpu_pipeline.lib.retries import read_retrying
 
 GROUP = "cpu_metrics"
-# A load that cannot reach the database is retried this many times, waiting 1, 2, 4 s: enough for
-# a failover or a restart, without a storm of connections. Data and schema errors are never retried.
-LOAD_RETRIES = 3
-
-
-def _load(context: dg.AssetExecutionContext, load: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    try:
-        return load()
-    except DatabaseUnavailable as error:
-        context.log.warning(f"{error} (attempt {context.retry_number + 1} of {LOAD_RETRIES + 1})")
-        raise dg.RetryRequested(max_retries=LOAD_RETRIES, seconds_to_wait=2**context.retry_number) from error
 
 
 @dataclass(frozen=True)
@@ -57,7 +45,7 @@ class PerformanceMetrics:
 )
 def cpus(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
     context.log.info(f"cpu_metrics.recalc.start database={app_database.display_url}")
-    frame = _load(context, app_database.load_cpus)
+    frame = read_retrying(context, app_database.load_cpus)
     return dg.MaterializeResult(value=frame, metadata={"dagster/row_count": len(frame)})
 
 
@@ -67,7 +55,7 @@ def cpus(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.Mat
     description="Every listing's CPU, status and adjusted price, as stored (the list price is never used).",
 )
 def listings(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
-    frame = _load(context, app_database.load_listings)
+    frame = read_retrying(context, app_database.load_listings)
     return dg.MaterializeResult(
         value=frame,
         metadata={"dagster/row_count": len(frame), "active_listings": int((frame["status"] == "active").sum())},
