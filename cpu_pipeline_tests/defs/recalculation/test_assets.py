@@ -1,7 +1,11 @@
+from datetime import date
+
 import dagster as dg
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
+from cpu_pipeline.database import schema
 from cpu_pipeline.defs.recalculation import assets, checks
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, WORKED_MEDIUM, cpu, listings_for
@@ -90,8 +94,10 @@ def test_a_latin1_database_is_recalculated_with_its_names_intact():
             [cpu(1, name="Intel® Core i5-8500"), cpu(2, multi=8_000)],
             listings_for(1, WORKED_HIGH) + listings_for(2, WORKED_MEDIUM),
         )
-        result = materialize(url)
+        schema.create_pipeline_tables(sa.create_engine(url))
+        result = materialize(url, day=date(2026, 11, 29))  # the history and the trends written there too
         assert result.success
+        assert result.asset_materializations_for_node("cpu_analytics_history")[0].metadata["dagster/row_count"].value == 2
         table = catalogues.cpu_table(url)
         assert table.loc[1, "name"] == "Intel® Core i5-8500"
         assert table.loc[[1, 2], "price_target_good"].tolist() == [352.80, 400.00]
