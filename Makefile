@@ -1,6 +1,6 @@
 # The two commands that do everything on a fresh machine:
 #   make run    install what is needed, recalculate the embedded demo database once, print a summary
-#   make test   install what is needed, run the whole test suite (PostgreSQL at TEST_DATABASE_URL)
+#   make test   install what is needed, provide or check PostgreSQL (TEST_DATABASE_URL) and Chromium, run every test
 # Beside them: make test-fast (no PostgreSQL, served stack, browser or slow test), make lint, make lock.
 
 PYTHON ?= python3
@@ -50,7 +50,10 @@ $(EMBEDDED_HOME)/dagster.yaml: dagster.yaml
 run: install $(EMBEDDED_HOME)/dagster.yaml
 	DAGSTER_HOME=$(EMBEDDED_HOME) $(BIN)/cpu-pipeline run
 
+# First what the suite needs beyond Python (cpu_pipeline_tests/needs.py): it starts a local PostgreSQL
+# that is down and installs Debian's Chromium where it can, else fails at once, one line per need.
 test: install
+	$(BIN)/python -m cpu_pipeline_tests.needs
 	$(BIN)/python -m pytest
 
 test-fast: install

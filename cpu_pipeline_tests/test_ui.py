@@ -7,10 +7,10 @@ Screenshots land in artifacts/ (git-ignored): lineage.png and run_success.png.
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from cpu_pipeline_tests.needs import CHROMIUM
 from cpu_pipeline_tests.served import ROOT
 from cpu_pipeline_tests.test_definitions import EXPECTED_DEPENDENCIES, HISTORY_DEPENDENCIES
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "artifacts"
 GROUP_PAGE = "/locations/cpu_pipeline.definitions/asset-groups/cpu_metrics"
 
