@@ -73,15 +73,19 @@ def chromium_problem(path: str = CHROMIUM) -> str | None:
     belongs there and apt-get can (as root); None when one can."""
     if os.access(path, os.X_OK):
         return None
+    reason = ""
     if path == DEBIAN_CHROMIUM and os.geteuid() == 0 and shutil.which("apt-get"):
         print("make test: installing Debian's chromium package (the UI tests drive it)", file=sys.stderr)
-        quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
-        subprocess.run(["apt-get", "update", "-qq"], check=False, **quiet)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, **quiet)
+        environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+            installing = subprocess.run(command, capture_output=True, text=True, env=environment)
+            if installing.returncode != 0:
+                reason = f" (apt-get: {(installing.stderr.strip().splitlines() or ['failed'])[-1]})"
+                break
         if os.access(path, os.X_OK):
             return None
     return (
-        f"Chromium is missing at {path}: install Debian's package (apt-get install chromium), "
+        f"Chromium is missing at {path}{reason}: install Debian's package (apt-get install chromium), "
         "or set CPU_PIPELINE_CHROMIUM to a Chromium executable"
     )
 
