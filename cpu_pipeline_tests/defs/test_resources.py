@@ -5,6 +5,7 @@ from cpu_pipeline import settings
 from cpu_pipeline.database.engine import DatabaseUnavailable, backend
 from cpu_pipeline.defs.resources import app_database
 from cpu_pipeline.lib.app_database import AppDatabase, EmbeddedDemoDatabase
+from cpu_pipeline_tests.materialize import materialize
 
 
 def test_the_url_is_shown_with_its_password_masked():
@@ -42,3 +43,22 @@ def test_an_unreachable_database_is_named_without_its_password():
         database.load_cpus()
     assert "postgresql://deal_brain:***@127.0.0.1:1/deal_brain" in str(failure.value)
     assert "s3cr3t" not in str(failure.value)
+
+
+def test_a_run_on_a_mistyped_sqlite_path_fails_in_one_line_and_creates_nothing(tmp_path):
+    missing = tmp_path / "dat" / "x.db"
+    result = materialize(f"sqlite:///{missing}")
+    assert not result.success
+    error = next(event.step_failure_data.error for event in result.all_events if event.is_step_failure)
+    while error.cause is not None:  # Dagster's own wrapper first, the pipeline's error last
+        error = error.cause
+    assert error.message.startswith(f"cpu_pipeline.database.engine.MissingDatabase: the SQLite database {missing} does not exist")
+    assert len(error.message.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_embedded_default_is_created_with_its_folder(tmp_path):
+    embedded = EmbeddedDemoDatabase(url=f"sqlite:///{tmp_path / 'data' / 'cpu_pipeline.sqlite'}")
+    with embedded.engine.connect():  # created, empty: the resource fills it when a run starts
+        pass
+    assert (tmp_path / "data" / "cpu_pipeline.sqlite").is_file()
