@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from dagster._daemon.controller import DEFAULT_HEARTBEAT_INTERVAL_SECONDS
 
 from cpu_pipeline import settings
-from cpu_pipeline.database.engine import masked
+from cpu_pipeline.database.engine import masked, scrub
 
 # The production instance's folder (its DAGSTER_HOME), relative to the repository root.
 PRODUCTION_INSTANCE = Path("instances/production")
@@ -63,7 +63,7 @@ def check_dagster_pg_url(url: str) -> None:
             pass
         engine.dispose()
     except Exception as error:  # any driver or URL error means the same thing to the operator
-        reason = str(error).splitlines()[0].replace(url, masked(url))
+        reason = scrub(str(error).splitlines()[0], url)
         raise StackError(f"Cannot reach Dagster's PostgreSQL at {masked(url)}: {reason}") from None
 
 
