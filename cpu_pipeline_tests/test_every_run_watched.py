@@ -44,14 +44,15 @@ def _command_line_runs(served: Served) -> set[str]:
     return {run["runId"] for run in runs if not {tag["key"] for tag in run["tags"]} & LAUNCHED_BY_DAEMON}
 
 
-def _poll(what: str, found: Callable, timeout: float = 300):
-    """`found()`'s first truthy value, polled until `timeout` seconds have passed (the machine is often loaded)."""
+def _poll(served: Served, what: str, found: Callable, timeout: float = 300):
+    """`found()`'s first truthy value, polled until `timeout` seconds have passed (the machine is often
+    loaded); past it, TimeoutError saying `what` did not happen, with the end of the daemon's log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if value := found():
             return value
         time.sleep(2)
-    raise TimeoutError(f"{what} within {timeout} s")
+    raise TimeoutError(f"{what} within {timeout} s; the daemon's log ends: {served.log('daemon')[-3000:]}")
 
 
 def _default_signals() -> None:
@@ -91,7 +92,7 @@ def _scheduled(served: Served) -> str:
     before = set(_runs(served, tags=tags))
     served.set_schedule_running(True)
     try:
-        new = _poll("no scheduled run", lambda: set(_runs(served, tags=tags)) - before)
+        new = _poll(served, "no scheduled run", lambda: set(_runs(served, tags=tags)) - before)
     finally:
         served.set_schedule_running(False)
     return min(new)  # at most two ticks passed; either is a run of the schedule
@@ -117,10 +118,7 @@ def test_a_successful_recalculation_is_snapshotted(served, how):
     assert served.wait_for_run(run_id) == "SUCCESS", served.log("daemon")[-3000:]
     # The snapshot sensor keys the run it requests by the recalculation's run id.
     snapshot = {"pipelineName": "snapshot_cpu_price_history", "tags": [{"key": "dagster/run_key", "value": run_id}]}
-    _poll(
-        f"no successful snapshot for the {how} run {run_id}: {served.log('daemon')[-3000:]}",
-        lambda: "SUCCESS" in _runs(served, **snapshot).values(),
-    )
+    _poll(served, f"no successful snapshot for the {how} run {run_id}", lambda: "SUCCESS" in _runs(served, **snapshot).values())
 
 
 @pytest.fixture
@@ -162,10 +160,10 @@ def test_a_failed_recalculation_alerts_exactly_once(served, alert_inbox, listing
     def alerts() -> list[dict]:
         return [alert for alert in list(alert_inbox.received) if alert.get("run_id") == run_id]
 
-    [alert] = _poll(f"no alert for {how} run {run_id}: {served.log('daemon')[-3000:]}", alerts, timeout=180)
+    [alert] = _poll(served, f"no alert for the {how} run {run_id}", alerts, timeout=180)
     assert alert["event"] == "run_failed"
     assert alert["run_url"] == f"{served.stack.url}/runs/{run_id}"
     # A tick begun after the alert arrived has read past the run's failure: any second alert is sent by now.
     alerted = time.time()
-    _poll("no tick of alert_on_failed_run after the alert", lambda: _latest_tick(served, "alert_on_failed_run") > alerted)
+    _poll(served, "no tick of alert_on_failed_run after the alert", lambda: _latest_tick(served, "alert_on_failed_run") > alerted)
     assert len(alerts()) == 1, alerts()
