@@ -206,7 +206,7 @@ VARIABLES = (
     ),
     Variable(
         "DAGSTER_PG_URL",
-        "Dagster's own storage (runs, events, schedules) for `make serve`, read by the top-level `dagster.yaml`",
+        "Dagster's own storage (runs, events, schedules) for `make serve`, read by `instances/production/dagster.yaml`",
         "a `postgresql://` URL",
         None,
         "none: required by `make serve`",
@@ -224,8 +224,8 @@ VARIABLES = (
     Variable(
         "DAGSTER_HOME",
         "Dagster's instance folder, read by Dagster itself; `make run` and `make dev` set "
-        "`data/dagster_home`, `make serve` the repository root",
-        "an existing folder, as an absolute path, holding `dagster.yaml`",
+        "`data/dagster_home`, `make serve` `instances/production`",
+        "an existing folder, as an absolute path (its `dagster.yaml` configures the instance)",
         None,
         "none: `cpu-pipeline run` uses a throwaway instance",
         _dagster_home,
