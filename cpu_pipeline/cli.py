@@ -1,14 +1,16 @@
 """`cpu-pipeline`: run the recalculation once with a short summary, prepare a database, or generate a demo catalogue.
 
 cpu-pipeline run                     # the job, on DATABASE_URL or the embedded default
-cpu-pipeline setup                   # once, as the database's owner: the pipeline's schema and tables
+cpu-pipeline setup                   # once, as the database's owner: the pipeline's schema, tables and index
 cpu-pipeline grants --role cpu_pipeline   # the GRANT statements the pipeline's role needs
 cpu-pipeline generate --cpus 5000 --listings 1000000 --replace
 cpu-pipeline serve                   # webserver + daemon on the production instance (instances/production)
+cpu-pipeline health [--json]         # for a monitor: exit 0 when the daemon beats and the cpu table is fresh
 """
 
 import argparse
 import contextlib
+import json
 import re
 import sys
 import time
@@ -21,6 +23,7 @@ import sqlalchemy as sa
 from cpu_pipeline import settings
 from cpu_pipeline.database import demo_catalogue, grants, schema
 from cpu_pipeline.database.engine import UnsupportedDatabaseURL, describe, make_engine, masked
+from cpu_pipeline.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS, check_health
 
 JOB_NAME = "recalculate_cpu_metrics"
 SUMMARY_FIGURES = ["cpus_total", "cpus_written", "cpus_with_targets", "cpus_insufficient", "cpus_valued", "cpus_in_error"]
@@ -89,13 +92,13 @@ def generate(args: argparse.Namespace, configured: settings.Settings) -> int:
 
 def setup(args: argparse.Namespace, configured: settings.Settings) -> int:
     with _database(args, configured) as engine:
-        created = schema.create_pipeline_tables(engine, args.schema)
+        created = schema.set_up(engine, args.schema)
     where = engine.url.render_as_string(hide_password=True)
     for thing in created:
         print(f"created {thing} in {where}")
     if not created:
         tables = schema.pipeline_tables_in(engine, args.schema)
-        print(f"nothing to create: {' and '.join(table.fullname for table in tables)} already exist in {where}")
+        print(f"nothing to create: {', '.join(table.fullname for table in tables)} and what they need already exist in {where}")
     if engine.dialect.name == "postgresql":
         print("next, give the pipeline's role its privileges: cpu-pipeline grants --role <role>")
     return 0
@@ -107,6 +110,24 @@ def grant(args: argparse.Namespace, configured: settings.Settings) -> int:
     print(f"-- the privileges of {args.role} in {engine.url.render_as_string(hide_password=True)}; run as the database's owner")
     print("\n".join(statements))
     return 0
+
+
+def health(args: argparse.Namespace, configured: settings.Settings) -> int:
+    from cpu_pipeline import service
+
+    home = configured.dagster_home or Path.cwd() / service.PRODUCTION_INSTANCE
+    if not configured.dagster_home and not configured.dagster_pg_url:
+        raise _CommandFailed(
+            "DAGSTER_PG_URL is not set: the production instance keeps the daemon's heartbeats and the runs there"
+        )
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            found = check_health(instance, configured.freshness_window_seconds, args.heartbeat_tolerance)
+    except Exception as error:  # an instance that cannot be opened is unhealthy too, for the same monitor
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise _CommandFailed(f"cannot read the Dagster instance in {home}: {type(error).__name__}: {reason}") from None
+    print(json.dumps(found.as_json()) if args.json else found.line())
+    return 0 if found.healthy else 1
 
 
 class _CommandFailed(Exception):
@@ -159,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the recalculation once and print a summary").set_defaults(handler=run)
     setting_up = commands.add_parser(
-        "setup", help="create the pipeline's schema and its two tables where missing (once, as the database's owner)"
+        "setup",
+        help="create the pipeline's schema, its two tables and the index on listing (updated_at) where missing "
+        "(once, as the database's owner)",
     )
     granting = commands.add_parser(
         "grants", help="print the GRANT statements that give a role exactly the privileges the pipeline needs"
@@ -192,6 +215,19 @@ def main(argv: list[str] | None = None) -> int:
         help="address the webserver binds to (default: $DAGSTER_HOST or 127.0.0.1, this host only)",
     )
     serving.set_defaults(handler=serve)
+    checking = commands.add_parser(
+        "health",
+        help="exit 0 when the Dagster daemon beats and a recalculation wrote the cpu table within the freshness window, "
+        "else 1 with one line saying which and since when (the instance: $DAGSTER_HOME or instances/production)",
+    )
+    checking.add_argument("--json", action="store_true", help="print the findings as JSON")
+    checking.add_argument(
+        "--heartbeat-tolerance",
+        type=float,
+        default=DEFAULT_HEARTBEAT_TOLERANCE_SECONDS,
+        help="seconds a daemon heartbeat may be late beyond Dagster's 30 s interval (default: %(default)s)",
+    )
+    checking.set_defaults(handler=health)
     args = parser.parse_args(argv)
     try:
         return args.handler(args, configured)

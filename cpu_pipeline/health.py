@@ -58,7 +58,7 @@ def _when(timestamp: float | None) -> str | None:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds") if timestamp is not None else None
 
 
-def check(
+def check_health(
     instance: dg.DagsterInstance,
     freshness_window_seconds: float,
     heartbeat_tolerance_seconds: float = DEFAULT_HEARTBEAT_TOLERANCE_SECONDS,

@@ -42,8 +42,8 @@ def sqlite_url(tmp_path) -> str:
 # marked when it uses one, directly or through other fixtures (item.fixturenames is that closure:
 # test_properties' postgres_engine, test_service's invalid_scores and schedule_running, test_ui's page
 # all count through the fixtures they take).
-POSTGRES_FIXTURES = {"postgres_url", "deal_brain_postgres_url", "shaped_postgres_url", "served"}
-SERVED_FIXTURES = {"served"}
+POSTGRES_FIXTURES = {"postgres_url", "deal_brain_postgres_url", "shaped_postgres_url", "served", "fresh_stack"}
+SERVED_FIXTURES = {"served", "fresh_stack"}
 UI_FIXTURES = {"page"}
 # What a test's code (or a helper of the test package it calls) uses to do the same without a
 # fixture: the helper that creates a database on the server (and login_role, which needs one); the
@@ -270,33 +270,8 @@ def alert_inbox():
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory, alert_inbox):
-    """The production stack (`make serve`'s processes) on its dagster.yaml, firing every minute."""
-    from cpu_pipeline import service
-    from cpu_pipeline_tests.served import ROOT, Served, fill_app_database, wait_until_serving
+    """The production stack (`make serve`'s processes) on its dagster.yaml, firing every minute (stopped)."""
+    from cpu_pipeline_tests.served import served_stack
 
-    home = tmp_path_factory.mktemp("served_dagster_home")
-    (home / "dagster.yaml").symlink_to(ROOT / service.PRODUCTION_INSTANCE / "dagster.yaml")
-    port = free_port()
-    secret = f"pw-{uuid.uuid4().hex}"  # trust auth ignores it; the tests look for it everywhere
-    with fresh_postgres_database("cpu_pipeline_dagster") as dagster_db, fresh_postgres_database("cpu_pipeline_app") as app_db:
-        dagster_url, app_url = (
-            sa.make_url(url).set(password=secret).render_as_string(hide_password=False) for url in (dagster_db, app_db)
-        )
-        fill_app_database(app_url)
-        env = {
-            "DAGSTER_PG_URL": dagster_url,
-            "DATABASE_URL": app_url,
-            "CPU_PIPELINE_SCHEDULE_CRON": "* * * * *",
-            "ALERT_WEBHOOK_URL": alert_inbox.url,
-            "CPU_PIPELINE_UI_BASE_URL": f"http://127.0.0.1:{port}",
-        }
-        stack = service.start(ROOT, home, port, env, log_dir=home)
-        try:
-            served = Served(stack, home, dagster_url, app_url, secret)
-            wait_until_serving(served)
-            # Stopped except in the schedule's own tests (`schedule_running`): a scheduled run would
-            # compete for the one run slot with the run a test launches and waits for.
-            served.set_schedule_running(False)
-            yield served
-        finally:
-            stack.stop()
+    with served_stack(tmp_path_factory, alert_inbox) as served:
+        yield served

@@ -1,7 +1,9 @@
 """The served stack for the tests: webserver and daemon as real processes on a free port, Dagster's
 storage in a fresh PostgreSQL database, the app data in another; stopped even when a test fails."""
 
+import contextlib
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,7 @@ LOCATION = "cpu_pipeline.definitions"
 JOB = "recalculate_cpu_metrics"
 SCHEDULE = "recalculate_cpu_metrics_nightly"
 SCHEDULE_SELECTOR = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "scheduleName": SCHEDULE}
+LISTING_CHANGE_SENSOR = "recalculate_on_listing_change"
 
 
 @dataclass
@@ -83,6 +86,70 @@ class Served:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"runs still in progress {timeout} s after the schedule stopped")
             time.sleep(1)
+
+    def _sensor_state(self, name: str) -> dict:
+        selector = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "sensorName": name}
+        return self.graphql(
+            """query($selector: SensorSelector!) { sensorOrError(sensorSelector: $selector) {
+                 ... on Sensor { sensorState { id status ticks(limit: 1) { status } } } } }""",
+            selector=selector,
+        )["sensorOrError"]["sensorState"]
+
+    def stop_sensor(self, name: str) -> None:
+        state = self._sensor_state(name)
+        if state["status"] == "RUNNING":
+            stopped = self.graphql("""mutation($id: String) { stopSensor(id: $id) { __typename } }""", id=state["id"])
+            assert stopped["stopSensor"]["__typename"] == "StopSensorMutationResult", stopped
+
+    def wait_for_sensor_tick(self, name: str, timeout: float = 180) -> None:
+        """Poll until the daemon has evaluated the sensor at least once."""
+        deadline = time.monotonic() + timeout
+        while not self._sensor_state(name)["ticks"]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the sensor {name} was not evaluated within {timeout} s; see {self.home}/daemon.log")
+            time.sleep(1)
+
+
+@contextlib.contextmanager
+def served_stack(tmp_path_factory, inbox, settings: dict[str, str] | None = None, listing_change_running: bool = False):
+    """The production stack (`make serve`'s processes) on its dagster.yaml, its cron every minute, alerting
+    `inbox`, with `settings` (variable: value) on top; yields a Served, stops everything afterwards.
+
+    The schedule is stopped (a test that wants it starts it: a scheduled run would compete for the one
+    run slot with the run a test launches and waits for), and so is the listing-change sensor unless
+    `listing_change_running`; then it has taken its baseline before the stack is yielded.
+    """
+    from cpu_pipeline_tests.conftest import free_port, fresh_postgres_database
+
+    home = tmp_path_factory.mktemp("served_dagster_home")
+    (home / "dagster.yaml").symlink_to(ROOT / service.PRODUCTION_INSTANCE / "dagster.yaml")
+    port = free_port()
+    secret = f"pw-{uuid.uuid4().hex}"  # trust auth ignores it; the tests look for it everywhere
+    with fresh_postgres_database("cpu_pipeline_dagster") as dagster_db, fresh_postgres_database("cpu_pipeline_app") as app_db:
+        dagster_url, app_url = (
+            sa.make_url(url).set(password=secret).render_as_string(hide_password=False) for url in (dagster_db, app_db)
+        )
+        fill_app_database(app_url)
+        env = {
+            "DAGSTER_PG_URL": dagster_url,
+            "DATABASE_URL": app_url,
+            "CPU_PIPELINE_SCHEDULE_CRON": "* * * * *",
+            "ALERT_WEBHOOK_URL": inbox.url,
+            "CPU_PIPELINE_UI_BASE_URL": f"http://127.0.0.1:{port}",
+            **(settings or {}),
+        }
+        stack = service.start(ROOT, home, port, env, log_dir=home)
+        try:
+            served = Served(stack, home, dagster_url, app_url, secret)
+            wait_until_serving(served)
+            served.set_schedule_running(False)
+            if listing_change_running:
+                served.wait_for_sensor_tick(LISTING_CHANGE_SENSOR)
+            else:
+                served.stop_sensor(LISTING_CHANGE_SENSOR)
+            yield served
+        finally:
+            stack.stop()
 
 
 def wait_until_serving(served: Served, timeout: float = 180) -> None:
