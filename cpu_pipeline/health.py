@@ -7,15 +7,15 @@ the `cpu` table within the freshness window (CPU_PIPELINE_FRESHNESS_WINDOW_SECON
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-import dagster as dg
-from dagster._daemon.controller import DEFAULT_HEARTBEAT_INTERVAL_SECONDS, get_daemon_statuses
-
-from cpu_pipeline.defs.alerts.staleness import WRITE_BACK
+if TYPE_CHECKING:  # Dagster is imported when a check runs: `cpu-pipeline --help` stays fast
+    import dagster as dg
 
 # How much older than Dagster's heartbeat interval (30 s) a heartbeat may be: a daemon busy for a
 # minute under load is not dead.
 DEFAULT_HEARTBEAT_TOLERANCE_SECONDS = 90
+HEARTBEAT_INTERVAL_SECONDS = 30  # Dagster's DEFAULT_HEARTBEAT_INTERVAL_SECONDS
 
 
 @dataclass
@@ -59,18 +59,23 @@ def _when(timestamp: float | None) -> str | None:
 
 
 def check_health(
-    instance: dg.DagsterInstance,
+    instance: "dg.DagsterInstance",
     freshness_window_seconds: float,
     heartbeat_tolerance_seconds: float = DEFAULT_HEARTBEAT_TOLERANCE_SECONDS,
     now: float | None = None,
 ) -> Health:
     """The health of the instance's daemon and of the recalculation, at `now` (default: the current time)."""
+    from dagster._daemon.controller import get_daemon_statuses
+
+    from cpu_pipeline.defs.alerts.staleness import WRITE_BACK
+
     now = datetime.now(UTC).timestamp() if now is None else now
     statuses = get_daemon_statuses(
         instance,
         instance.get_required_daemon_types(),
         curr_time_seconds=now,
         ignore_errors=True,  # a daemon that logged an error is alive; the alerts report failed runs
+        heartbeat_interval_seconds=HEARTBEAT_INTERVAL_SECONDS,
         heartbeat_tolerance_seconds=heartbeat_tolerance_seconds,
     )
     heartbeats = [status.last_heartbeat.timestamp for status in statuses.values() if status.last_heartbeat]
@@ -83,7 +88,7 @@ def check_health(
         fresh=latest is not None and now - latest.timestamp <= freshness_window_seconds,
     )
     if not health.daemon_alive:
-        limit = DEFAULT_HEARTBEAT_INTERVAL_SECONDS + heartbeat_tolerance_seconds
+        limit = HEARTBEAT_INTERVAL_SECONDS + heartbeat_tolerance_seconds
         since = f"since {_when(health.last_heartbeat)}" if health.last_heartbeat else "ever"
         health.problems.append(f"the Dagster daemon has sent no heartbeat within {limit:g} s ({since})")
     if not health.fresh:

@@ -69,6 +69,13 @@ def _seconds(value: str) -> int:
     return seconds
 
 
+def _freshness_window(value: str) -> int:
+    seconds = _seconds(value)
+    if seconds < 60:
+        raise ValueError("below 60 seconds: a Dagster freshness policy's window is at least a minute")
+    return seconds
+
+
 def _port(value: str) -> int:
     port = _whole_number(value)
     if port is None or not 1 <= port <= 65535:
@@ -183,10 +190,10 @@ VARIABLES = (
         "CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS",
         "how old the last write-back of the `cpu` table may be before `recalculation_overdue` alerts "
         "(the freshness policy of `cpu_analytics`, and `cpu-pipeline health`)",
-        "a whole number of seconds above 0",
+        "a whole number of seconds, 60 or more",
         "93600",
         "`93600` (26 hours)",
-        parse=_seconds,
+        parse=_freshness_window,
     ),
     Variable(
         "ALERT_WEBHOOK_URL",

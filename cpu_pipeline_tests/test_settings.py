@@ -94,7 +94,7 @@ BAD_VALUES = {
     "CPU_PIPELINE_SCHEDULE_CRON": ("every night", "not a cron expression of five fields"),
     "CPU_PIPELINE_MAX_RUNTIME_SECONDS": ("1h", "not a whole number above 0"),
     "CPU_PIPELINE_SENSOR_INTERVAL_SECONDS": ("30s", "not a whole number above 0"),
-    "CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS": ("-5", "not a whole number above 0"),
+    "CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS": ("59", "below 60 seconds"),
     "ALERT_WEBHOOK_URL": ("hooks.example/Secret-token", "not an http:// or https:// URL"),
     "CPU_PIPELINE_UI_BASE_URL": ("localhost:3000", "not an http:// or https:// URL"),
     "DAGSTER_PG_URL": ("sqlite:////srv/dagster.sqlite", "Dagster's storage needs PostgreSQL"),
