@@ -25,20 +25,18 @@ def materialize(
     url: str,
     *,
     day: date | None = None,
-    partition: date | None = None,
     run_config: dict | None = None,
     instance: dg.DagsterInstance | None = None,
     pipeline_schema: str = schema.DEFAULT_PIPELINE_SCHEMA,
 ) -> dg.ExecuteInProcessResult:
     """The recalculation's five assets on the database at `url`; with a `day`, also the price history's
-    partition for that day (or `partition`), the Clock fixed to `day`. Never raises on a failed step."""
+    snapshot and trends, the Clock fixed to `day`. Never raises on a failed step."""
     resources = {"app_database": AppDatabase(url=url, pipeline_schema=pipeline_schema)}
     if day is None:
         return dg.materialize(RECALCULATION, resources=resources, run_config=run_config, instance=instance, raise_on_error=False)
     return dg.materialize(
         RECALCULATION + PRICE_HISTORY,
         resources={**resources, "clock": Clock(fixed_day=day.isoformat())},
-        partition_key=(partition or day).isoformat(),
         run_config=run_config,
         instance=instance,
         raise_on_error=False,

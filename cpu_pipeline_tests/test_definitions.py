@@ -33,17 +33,16 @@ EXPECTED_CHECKS = {
 # The kind of the database the environment names (the embedded SQLite file unless DATABASE_URL is set).
 DATABASE = backend(settings.current().database_url)
 OWNERS = ["team:deal-brain"]
-DAILY_UTC = ("DailyPartitionsDefinition", "2026-01-01", "UTC", 1)  # type, first day, time zone, end offset
 
 
-def _asset(group: str, kinds: set[str], partitions: tuple | None = None, freshness: timedelta | None = None) -> dict:
+def _asset(group: str, kinds: set[str], freshness: timedelta | None = None) -> dict:
     return {
         "group": group,
         "owners": OWNERS,
         "kinds": kinds,
         "tags": {f"dagster/kind/{kind}": "" for kind in kinds},
         "metadata": set(),
-        "partitions": partitions,
+        "partitions": None,  # none: the history is keyed by day in its table (price_history/assets.py)
         "pool": "cpu_metrics",
         "described": True,
         "freshness": freshness,
@@ -57,8 +56,8 @@ ASSETS = {
     "cpu_price_targets": _asset("cpu_metrics", {"pandas"}),
     "cpu_performance_metrics": _asset("cpu_metrics", {"pandas"}),
     "cpu_analytics": _asset("cpu_metrics", {"pandas", DATABASE}, freshness=timedelta(hours=26)),
-    "cpu_analytics_history": _asset("cpu_price_history", {"pandas", DATABASE}, DAILY_UTC),
-    "cpu_price_trends": _asset("cpu_price_history", {"pandas", DATABASE}, DAILY_UTC),
+    "cpu_analytics_history": _asset("cpu_price_history", {"pandas", DATABASE}),
+    "cpu_price_trends": _asset("cpu_price_history", {"pandas", DATABASE}),
 }
 # Per check: whether it blocks the assets downstream of its asset when it fails with severity ERROR.
 BLOCKING = {
@@ -81,7 +80,7 @@ JOBS = {
         "assets": set(HISTORY_DEPENDENCIES),
         "checks": set(),
         "tags": {},
-        "partitions": DAILY_UTC,
+        "partitions": None,
         "described": True,
     },
 }
@@ -136,17 +135,6 @@ SENSORS |= {
 RESOURCES = {"app_database", "alert_webhook", "clock"}
 
 
-def _partitions(partitions_def) -> tuple | None:
-    if partitions_def is None:
-        return None
-    return (
-        type(partitions_def).__name__,
-        partitions_def.start.date().isoformat(),
-        partitions_def.timezone,
-        partitions_def.end_offset,
-    )
-
-
 def test_definitions_load():
     dg.Definitions.validate_loadable(defs)
 
@@ -182,7 +170,7 @@ def test_every_asset_is_pinned():
             "kinds": spec.kinds,
             "tags": dict(spec.tags),
             "metadata": set(spec.metadata),
-            "partitions": _partitions(spec.partitions_def),
+            "partitions": spec.partitions_def,
             "pool": defs.resolve_assets_def(spec.key).op.pool,
             "described": bool(spec.description),
             "freshness": spec.freshness_policy.fail_window.to_timedelta() if spec.freshness_policy else None,
@@ -210,7 +198,7 @@ def test_the_jobs_are_pinned():
             "assets": {key.to_user_string() for key in job.asset_layer.executable_asset_keys},
             "checks": {(key.asset_key.to_user_string(), key.name) for key in job.asset_layer.asset_graph.asset_check_keys},
             "tags": dict(job.tags),
-            "partitions": _partitions(job.partitions_def),
+            "partitions": job.partitions_def,
             "described": bool(job.description),
         }
     assert snapshot == JOBS
@@ -261,9 +249,8 @@ def test_the_nightly_schedule_targets_the_job():
     assert schedule.job_name == "recalculate_cpu_metrics"
 
 
-def test_the_history_is_daily_in_utc_and_filled_after_each_recalculation():
+def test_the_history_is_filled_after_each_recalculation():
     job = defs.resolve_job_def("snapshot_cpu_price_history")
     assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == set(HISTORY_DEPENDENCIES)
-    assert job.partitions_def.timezone == "UTC"
     sensor = defs.resolve_sensor_def("snapshot_after_recalculation")
     assert sensor.job_name == "snapshot_cpu_price_history"

@@ -2,12 +2,11 @@
 pipeline's own minimal tables, and Deal Brain's real ones); the written rows are read back from the
 database they were written to."""
 
-import json
 import os
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -185,7 +184,6 @@ def test_both_jobs_run_as_a_role_holding_exactly_the_printed_grants_and_create_n
 
         recalculation = _dagster_job_execute(as_role, dagster_home)
         assert recalculation.returncode == 0, recalculation.stderr[-3000:]
-        today = datetime.now(UTC).date().isoformat()
         history = _run(
             [
                 str(BIN / "dagster"),
@@ -195,8 +193,6 @@ def test_both_jobs_run_as_a_role_holding_exactly_the_printed_grants_and_create_n
                 "cpu_pipeline.definitions",
                 "-j",
                 "snapshot_cpu_price_history",
-                "--tags",
-                json.dumps({"dagster/partition": today}),
             ],
             {"DATABASE_URL": as_role, "DAGSTER_HOME": dagster_home},
         )
@@ -241,33 +237,16 @@ def test_the_quickstart_fills_the_embedded_default_and_prints_a_summary(tmp_path
     assert again.returncode == 0 and "Filled the embedded database" not in again.stderr
 
 
-def test_todays_history_partition_materialises_from_the_cli_and_a_past_day_is_refused(sqlite_url, dagster_home):
+def test_todays_snapshot_materialises_from_the_cli(sqlite_url, dagster_home):
     catalogues.write(sqlite_url, [cpu(1)], listings_for(1, WORKED_HIGH))
     assert _dagster_job_execute(sqlite_url, dagster_home).returncode == 0
     today = datetime.now(UTC).date()
-
-    def materialize(day) -> subprocess.CompletedProcess:
-        return _run(
-            [
-                str(BIN / "dagster"),
-                "asset",
-                "materialize",
-                "-m",
-                "cpu_pipeline.definitions",
-                "--select",
-                "cpu_analytics_history",
-                "--partition",
-                day.isoformat(),
-            ],
-            {"DATABASE_URL": sqlite_url, "DAGSTER_HOME": dagster_home},
-        )
-
-    result = materialize(today)
+    result = _run(
+        [str(BIN / "dagster"), "asset", "materialize", "-m", "cpu_pipeline.definitions", "--select", "cpu_analytics_history"],
+        {"DATABASE_URL": sqlite_url, "DAGSTER_HOME": dagster_home},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     engine = sa.create_engine(sqlite_url)
     with engine.connect() as connection:
         rows = connection.execute(sa.text("SELECT cpu_id, day, price_target_good FROM cpu_analytics_history")).fetchall()
     assert [tuple(row) for row in rows] == [(1, today.isoformat(), 352.8)]
-    past = materialize(today - timedelta(days=3))
-    assert past.returncode != 0
-    assert "cannot be computed" in past.stderr + past.stdout

@@ -211,7 +211,6 @@ def test_a_transient_connection_error_on_the_history_read_is_retried_like_the_lo
                     "app_database": AppDatabase(url=server.set(port=proxy.port).render_as_string(hide_password=False)),
                     "clock": Clock(fixed_day=day.isoformat()),
                 },
-                partition_key=day.isoformat(),
                 instance=instance,
                 raise_on_error=False,
             )

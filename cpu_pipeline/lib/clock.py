@@ -6,7 +6,7 @@ import dagster as dg
 
 
 class Clock(dg.ConfigurableResource):
-    """The current time in UTC, and today's date by which the daily partitions are named.
+    """The current time in UTC, and today's date, under which the history files its snapshot.
 
     Tests fix it, to replay days or judge a schedule's tick: `fixed_now` (an ISO timestamp, UTC when it
     has no offset) or `fixed_day` (an ISO date: that day at midnight UTC).
