@@ -39,6 +39,12 @@ def _read_float(value) -> float:
         return np.nan
 
 
+def as_stored(value) -> str:
+    """A stored value as an error message shows it: a number written plainly (`-1000.0`, never numpy's
+    `np.float64(-1000.0)`), text in quotes (`'fast'`), so that text that looks like a number is told apart."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def parse_scores(cpus: pd.DataFrame) -> pd.DataFrame:
     """Per CPU (indexed like `cpus`): both scores as floats (NaN when missing) and `score_error`.
 
@@ -51,7 +57,7 @@ def parse_scores(cpus: pd.DataFrame) -> pd.DataFrame:
         values, invalid = parse_numbers(cpus[column])
         invalid |= values.notna() & ((values < 0) | (values % 1 != 0))
         for index in invalid[invalid].index:
-            reasons[index].append(f"{column} is not a whole non-negative number: {cpus.at[index, column]!r}")
+            reasons[index].append(f"{column} is not a whole non-negative number: {as_stored(cpus.at[index, column])}")
         parsed[column] = values.where(~invalid)
     parsed["score_error"] = reasons.map(lambda found: "; ".join(found) or None)
     return parsed

@@ -1,8 +1,11 @@
 """What the write-back writes and reports: the rows for Deal Brain's `cpu` table, and the run's
-summary figures beside them (the CPUs in error, the error rate, the best-value preview)."""
+summary figures beside them (the CPUs in error, the error rate, the best-value preview, the whole
+catalogue and its counts per rating and confidence)."""
 
 import pandas as pd
 
+from cpu_pipeline.analytics.performance import RATING_BY_MAX_PERCENTILE
+from cpu_pipeline.analytics.price_targets import CONFIDENCE_BY_MIN_SAMPLE
 from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
 
 
@@ -12,9 +15,14 @@ def analytics_rows(price_targets: pd.DataFrame, performance: pd.DataFrame) -> pd
     Every such CPU is written on every run, so values that can no longer be computed become NULL
     rather than stay stale; a CPU in error is left out and keeps its previous values.
     """
-    targets = price_targets.rename(columns={"sample_size": "price_target_sample_size"})
-    merged = targets.merge(performance, on="cpu_id", validate="one_to_one")
+    merged = _per_cpu(price_targets, performance)
     return merged.loc[merged["error"].isna(), ["cpu_id", *PRICE_TARGET_COLUMNS, *PERFORMANCE_COLUMNS]].reset_index(drop=True)
+
+
+def _per_cpu(price_targets: pd.DataFrame, performance: pd.DataFrame) -> pd.DataFrame:
+    """The targets and the performance side by side, one row per CPU, named as the `cpu` table names them."""
+    targets = price_targets.rename(columns={"sample_size": "price_target_sample_size"})
+    return targets.merge(performance, on="cpu_id", validate="one_to_one")
 
 
 def errors(performance: pd.DataFrame) -> pd.DataFrame:
@@ -39,3 +47,35 @@ def best_value(performance: pd.DataFrame, count: int = 10) -> pd.DataFrame:
         "performance_value_rating",
     ]
     return valued.sort_values(["percentile_unrounded", "name"]).head(count)[columns].reset_index(drop=True)
+
+
+# The columns of the catalogue, one row per CPU: what an operator looks a CPU up for.
+CATALOGUE_COLUMNS = [
+    "cpu_id",
+    "name",
+    *PRICE_TARGET_COLUMNS,
+    *PERFORMANCE_COLUMNS,
+    "error",
+]
+NOT_RATED = "not rated"
+
+
+def catalogue(price_targets: pd.DataFrame, performance: pd.DataFrame) -> pd.DataFrame:
+    """Every CPU, in error or not, by name: `CATALOGUE_COLUMNS` (the targets and values it was given
+    this run, and `error`, every reason it is in error, else None)."""
+    return _per_cpu(price_targets, performance)[CATALOGUE_COLUMNS].sort_values(["name", "cpu_id"]).reset_index(drop=True)
+
+
+def counts_by_rating_and_confidence(catalogue: pd.DataFrame) -> pd.DataFrame:
+    """How many CPUs have each performance-value rating (a row each, best first, then `not rated`)
+    and each price-target confidence (a column each, highest first), with the totals of both."""
+    ratings = [*(label for label, _ in RATING_BY_MAX_PERCENTILE), "poor", NOT_RATED]
+    confidences = [label for label, _ in CONFIDENCE_BY_MIN_SAMPLE]
+    counts = pd.crosstab(
+        pd.Categorical(catalogue["performance_value_rating"].fillna(NOT_RATED), categories=ratings),
+        pd.Categorical(catalogue["price_target_confidence"], categories=[*confidences, "insufficient"]),
+        margins=True,
+        margins_name="total",
+        dropna=False,
+    )
+    return counts.rename_axis(index="rating", columns=None).reset_index()

@@ -1,10 +1,28 @@
-"""Metadata as the Dagster UI shows it best."""
+"""Metadata as the Dagster UI shows it best: Markdown and searchable tables, column schemas, percentages."""
+
+from collections.abc import Mapping
 
 import dagster as dg
 import pandas as pd
 
+from cpu_pipeline.column_descriptions import COLUMN_DESCRIPTIONS
+
 # How many rows a preview table shows (a list of errors, twice as many).
 PREVIEW_ROWS = 10
+
+# pandas' inferred kind of a column's values -> the type the UI's column schema shows.
+_COLUMN_TYPES = {
+    "integer": "integer",
+    "floating": "float",
+    "mixed-integer-float": "float",
+    "decimal": "float",
+    "boolean": "boolean",
+    "string": "text",
+    "date": "date",
+    "datetime": "timestamp",
+    "datetime64": "timestamp",
+}
+_TYPES_OF_DTYPE_KINDS = {"i": "integer", "u": "integer", "f": "float", "b": "boolean", "M": "timestamp"}
 
 
 def markdown(frame: pd.DataFrame) -> dg.MetadataValue:
@@ -18,3 +36,51 @@ def markdown(frame: pd.DataFrame) -> dg.MetadataValue:
     text_columns = [i for i, column in enumerate(frame.columns) if not pd.api.types.is_numeric_dtype(frame[column])]
     cells = frame.astype(object).where(frame.notna(), None)  # tabulate's `missingval` replaces None only
     return dg.MetadataValue.md(cells.to_markdown(index=False, missingval="", disable_numparse=text_columns))
+
+
+def column_schema(frame: pd.DataFrame, descriptions: Mapping[str, str] = COLUMN_DESCRIPTIONS) -> dg.TableSchema:
+    """The frame's columns for `dagster/column_schema`: each one's name, the type of its values
+    (`integer`, `float`, `boolean`, `text`, `date`, `timestamp`, or pandas' own word for a mix, such
+    as `mixed` for a loosely typed SQLite column) and its description from `descriptions`."""
+    return dg.TableSchema(
+        columns=[dg.TableColumn(name, _column_type(frame[name]), description=descriptions.get(name)) for name in frame.columns]
+    )
+
+
+def _column_type(values: pd.Series) -> str:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    inferred = pd.api.types.infer_dtype(values, skipna=True)
+    if inferred == "empty":  # every value missing: the dtype is all there is to say
+        return _TYPES_OF_DTYPE_KINDS.get(values.dtype.kind, "text")
+    return _COLUMN_TYPES.get(inferred, inferred)
+
+
+def table(frame: pd.DataFrame) -> dg.MetadataValue:
+    """Every row of a frame as a table the UI shows whole (`[Show Table]`), with its column schema.
+
+    A missing value is an empty cell (None), numbers stay numbers, anything else (a date) is its text.
+    """
+    cells = frame.astype(object).where(frame.notna(), None)
+    records = [dg.TableRecord({name: _cell(value) for name, value in row.items()}) for row in cells.to_dict(orient="records")]
+    return dg.MetadataValue.table(records, schema=column_schema(frame))
+
+
+def _cell(value):
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if hasattr(value, "item"):  # a numpy scalar: the plain Python number
+        return value.item()
+    return str(value)
+
+
+def percent(share: float) -> float:
+    """A share (0.04) as the percentage the command line prints (4.0 for 4.00%), to two decimals."""
+    return round(share * 100, 2)
+
+
+def table_metadata(frame: pd.DataFrame, table_name: str | None = None) -> dict:
+    """Dagster's table metadata for a table-like value: `dagster/column_schema`, `dagster/row_count`
+    and, for an asset that writes a database table, `dagster/table_name`."""
+    named = {"dagster/table_name": table_name} if table_name else {}
+    return {"dagster/column_schema": column_schema(frame), "dagster/row_count": len(frame), **named}

@@ -17,11 +17,12 @@ from cpu_pipeline.analytics.performance import performance_metrics
 from cpu_pipeline.analytics.price_targets import price_targets
 from cpu_pipeline.defs.recalculation import checks
 from cpu_pipeline.lib.app_database import AppDatabase
-from cpu_pipeline.lib.metadata import PREVIEW_ROWS, markdown
+from cpu_pipeline.lib.metadata import PREVIEW_ROWS, markdown, percent, table, table_metadata
 from cpu_pipeline.lib.pools import CPU_METRICS_POOL
 from cpu_pipeline.lib.retries import read_retrying
 
 GROUP = "cpu_metrics"
+WRITTEN_TABLE = "cpu"  # Deal Brain's table the write-back writes
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class PerformanceMetrics:
 def cpus(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
     context.log.info(f"cpu_metrics.recalc.start database={app_database.display_url}")
     frame = read_retrying(context, app_database.load_cpus)
-    return dg.MaterializeResult(value=frame, metadata={"dagster/row_count": len(frame)})
+    return dg.MaterializeResult(value=frame, metadata=table_metadata(frame))
 
 
 @dg.asset(
@@ -106,10 +107,10 @@ def cpu_performance_metrics(
     return dg.MaterializeResult(
         value=performance,
         metadata={
-            "dagster/row_count": len(frame),
-            "cpus_valued": int(frame["dollar_per_mark_multi"].notna().sum()),
+            **table_metadata(frame),
+            "cpus_rated": int(frame["performance_value_rating"].notna().sum()),
             "cpus_in_error": len(performance.errors),
-            "error_rate": performance.error_rate,
+            "error_rate_percent": percent(performance.error_rate),
             "errors": markdown(performance.errors.head(PREVIEW_ROWS * 2)),
         },
         check_results=checks.performance_results(frame, performance.error_rate, config),
@@ -134,19 +135,24 @@ def cpu_analytics(
     written = app_database.write_analytics(rows, datetime.now(UTC).replace(tzinfo=None))
     total, in_error = len(performance.per_cpu), len(performance.errors)
     context.log.info(f"cpu_metrics.recalc.complete total={total} success={written} errors={in_error}")
+    catalogue = write_back.catalogue(cpu_price_targets, performance.per_cpu)
     return dg.MaterializeResult(
         value=rows,
         metadata={
+            **table_metadata(rows, table_name=WRITTEN_TABLE),
             "database": app_database.display_url,
             "cpus_total": total,
             "cpus_written": written,
             "cpus_with_targets": int((rows["price_target_sample_size"] >= 2).sum()),
             "cpus_insufficient": int((rows["price_target_confidence"] == "insufficient").sum()),
-            "cpus_valued": int(rows["dollar_per_mark_multi"].notna().sum()),
+            "cpus_rated": int(rows["performance_value_rating"].notna().sum()),
             "cpus_in_error": in_error,
-            "error_rate": performance.error_rate,
+            "error_rate_percent": percent(performance.error_rate),
+            "cpus_by_rating_and_confidence": markdown(write_back.counts_by_rating_and_confidence(catalogue)),
             "best_value": markdown(write_back.best_value(performance.per_cpu, PREVIEW_ROWS)),
             "errors": markdown(performance.errors.head(PREVIEW_ROWS * 2)),
+            # Every CPU, searchable by name in the UI: what the command `cpu-pipeline show` gives for one.
+            "catalogue": table(catalogue),
         },
         check_results=checks.write_back_results(total, written, in_error),
     )

@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from cpu_pipeline.analytics import invariants
+from cpu_pipeline.lib.metadata import percent
 
 
 class ErrorRateGate(dg.Config):
@@ -80,8 +81,11 @@ def performance_results(performance: pd.DataFrame, error_rate: float, gate: Erro
         check_name=ERROR_RATE,
         passed=error_rate <= gate.warn_above,
         severity=severity,
+        # The alert sensors read the rate and both thresholds as shares (0.04), the units of the run
+        # config; an operator reads the percentage the command line prints (4.00%).
         metadata={
             "error_rate": error_rate,
+            "error_rate_percent": percent(error_rate),
             "cpus_in_error": in_error,
             "cpus_total": len(performance),
             "warn_above": gate.warn_above,

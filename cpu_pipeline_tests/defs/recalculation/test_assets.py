@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
 from cpu_pipeline.database import schema
 from cpu_pipeline.defs.recalculation import assets, checks
 from cpu_pipeline_tests import catalogues
@@ -70,8 +71,9 @@ def test_metadata_reports_counts_error_rate_and_a_preview(sqlite_url):
     assert metadata["cpus_total"] == 12
     assert metadata["cpus_written"] == 12
     assert metadata["cpus_in_error"] == 0
-    assert metadata["error_rate"] == 0.0
+    assert metadata["error_rate_percent"] == 0.0
     assert metadata["cpus_with_targets"] == 12
+    assert metadata["cpus_rated"] == 12
     assert metadata["best_value"].count("| Test CPU") == 10
     [loaded] = result.asset_materializations_for_node("listings")
     assert loaded.metadata["dagster/row_count"].value == 36
@@ -175,7 +177,15 @@ def test_above_the_warning_threshold_the_gate_warns_and_the_write_back_goes_ahea
     gate = _check(result, checks.ERROR_RATE)
     assert not gate.passed
     assert gate.severity == dg.AssetCheckSeverity.WARN
-    assert gate.metadata["error_rate"].value == 0.05
+    assert gate.metadata["error_rate"].value == 0.05  # the share the alert sensors read
+    # The percentage an operator reads, in the check and on both assets, as the command line prints it (5.00%).
+    assert gate.metadata["error_rate_percent"].value == 5.0
+    for node in ("cpu_performance_metrics", "cpu_analytics"):
+        [materialization] = result.asset_materializations_for_node(node)
+        assert materialization.metadata["error_rate_percent"].value == 5.0
+        assert "error_rate" not in materialization.metadata
+        # The thresholds are the check's, never plotted beside the asset's own figures.
+        assert not {"warn_above", "fail_above"} & set(materialization.metadata)
     table = catalogues.cpu_table(sqlite_url)
     # The CPU in error keeps its previous values; every other CPU is written.
     assert table.loc[1, "price_target_good"] == 123.45
@@ -184,7 +194,9 @@ def test_above_the_warning_threshold_the_gate_warns_and_the_write_back_goes_ahea
     assert table.loc[2:, "price_target_updated_at"].notna().all()
     [performance] = result.asset_materializations_for_node("cpu_performance_metrics")
     assert "Test CPU 1" in performance.metadata["errors"].value
-    assert "cpu_mark_multi" in performance.metadata["errors"].value
+    # The stored value as a plain number, never numpy's repr (np.int64(-5)).
+    assert "cpu_mark_multi is not a whole non-negative number: -5 " in performance.metadata["errors"].value
+    assert "np." not in performance.metadata["errors"].value
 
 
 def test_above_the_failure_threshold_nothing_is_written_and_the_run_fails(sqlite_url):
@@ -247,3 +259,60 @@ def test_gate_boundaries(rate, severity):
     assert gate.passed == (severity is None)
     if severity:
         assert gate.severity == severity
+
+
+def _columns(materialization: dg.AssetMaterialization) -> dict[str, str]:
+    return {column.name: column.type for column in materialization.metadata["dagster/column_schema"].value.columns}
+
+
+def test_each_table_like_asset_carries_its_column_schema_and_row_count_and_the_write_back_its_table(sqlite_url):
+    catalogues.write(sqlite_url, *_healthy_catalogue(3))
+    result = materialize(sqlite_url)
+    [loaded] = result.asset_materializations_for_node("cpus")
+    assert _columns(loaded)["name"] == "text" and _columns(loaded)["cpu_mark_multi"] == "integer"
+    assert loaded.metadata["dagster/row_count"].value == 3
+    [performance] = result.asset_materializations_for_node("cpu_performance_metrics")
+    assert _columns(performance)["dollar_per_mark_multi"] == "float"
+    assert _columns(performance)["performance_value_rating"] == "text"
+    assert performance.metadata["dagster/row_count"].value == 3
+    [written] = result.asset_materializations_for_node("cpu_analytics")
+    assert written.metadata["dagster/table_name"].value == "cpu"
+    assert list(_columns(written)) == ["cpu_id", *PRICE_TARGET_COLUMNS, *PERFORMANCE_COLUMNS]
+    [description] = [
+        c.description for c in written.metadata["dagster/column_schema"].value.columns if c.name == "price_target_great"
+    ]
+    assert "mean - sd" in description
+    assert written.metadata["dagster/row_count"].value == 3
+
+
+def test_the_catalogue_shows_every_cpu_with_its_targets_values_and_error(sqlite_url):
+    cpus, listings = _healthy_catalogue(20)
+    cpus[4].update(name="AMD Ryzen 5 5600", cpu_mark_multi=-5)  # in error: kept out of the write, not of the catalogue
+    cpus.append(cpu(21, name="Intel Core i3-9100"))  # no listings: no targets, not rated
+    catalogues.write(sqlite_url, cpus, listings)
+    result = materialize(sqlite_url)
+    [written] = result.asset_materializations_for_node("cpu_analytics")
+    catalogue = written.metadata["catalogue"].value
+    rows = {record.data["name"]: record.data for record in catalogue.records}
+    assert len(rows) == 21
+    assert rows["AMD Ryzen 5 5600"]["error"] == "cpu_mark_multi is not a whole non-negative number: -5"
+    assert rows["AMD Ryzen 5 5600"]["performance_value_rating"] is None
+    first = catalogues.cpu_table(sqlite_url).loc[1]
+    for column in ("price_target_good", "price_target_sample_size", "price_target_confidence", "dollar_per_mark_multi"):
+        assert rows["Test CPU 1"][column] == first[column]
+    assert rows["Test CPU 1"]["error"] is None
+    assert rows["Intel Core i3-9100"]["price_target_confidence"] == "insufficient"
+    assert rows["Intel Core i3-9100"]["price_target_good"] is None
+    assert [column.name for column in catalogue.schema.columns][:2] == ["cpu_id", "name"]
+    # One view of the counts per rating (rows) and per confidence (columns); 19 rated CPUs, 2 not rated.
+    counts = {line[0]: line[1:] for line in _cells(written.metadata["cpus_by_rating_and_confidence"].value)}
+    assert counts["rating"] == ["high", "medium", "low", "insufficient", "total"]
+    assert counts["not rated"] == ["0", "0", "1", "1", "2"]
+    assert counts["total"] == ["0", "0", "20", "1", "21"]
+    assert sum(int(counts[rating][-1]) for rating in ("excellent", "good", "fair", "poor")) == 19
+
+
+def _cells(preview: str) -> list[list[str]]:
+    """Every line of a Markdown table, the header included, as its cells (the rule left out)."""
+    lines = preview.splitlines()
+    return [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines[:1] + lines[2:]]
