@@ -18,6 +18,7 @@ from cpu_pipeline.lib.clock import Clock
 from cpu_pipeline.lib.retries import LOAD_RETRIES
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, WORKED_MEDIUM, cpu, listings_for
+from cpu_pipeline_tests.conftest import TEST_DATABASE_URL
 from cpu_pipeline_tests.materialize import PRICE_HISTORY, RECALCULATION, materialize
 from cpu_pipeline_tests.postgres import wait_for_lock_wait
 
@@ -180,7 +181,7 @@ def test_a_connection_cut_midway_through_the_bulk_read_is_retried(postgres_url):
     run = threading.Thread(target=lambda: outcome.setdefault("result", materialize(postgres_url)))
     run.start()
     try:
-        reader = _backend_running(postgres_url, f"COPY ({bulk.LISTING_QUERY})")
+        reader = _backend_running(postgres_url, f"COPY ({bulk.LISTING_FIGURES_QUERY[:60]}")
         with sa.create_engine(postgres_url).connect() as admin:
             assert admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": reader}).scalar()
     finally:
@@ -190,7 +191,7 @@ def test_a_connection_cut_midway_through_the_bulk_read_is_retried(postgres_url):
     retried = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
     assert [e.step_key for e in retried] == ["listings"]  # cut once, read again in full
     [loaded] = result.asset_materializations_for_node("listings")
-    assert loaded.metadata["dagster/row_count"].value == MANY_LISTINGS + len(WORKED_HIGH) + len(WORKED_MEDIUM) + 2 * 37
+    assert loaded.metadata["active_listings"].value == MANY_LISTINGS + len(WORKED_HIGH) + len(WORKED_MEDIUM) + 2 * 37
     _assert_worked_values(postgres_url)
 
 
@@ -235,6 +236,27 @@ def test_an_unreachable_database_fails_clearly_after_bounded_retries(tmp_path):
     assert "postgresql://deal_brain:***@127.0.0.1:1/deal_brain" in messages
     assert "s3cr3t-pw" not in messages
     assert all("s3cr3t-pw" not in str(event) for event in result.all_events)
+
+
+@pytest.mark.parametrize("mistake", ["missing database", "unknown host"])
+def test_a_mistake_in_the_url_fails_at_once_with_its_cause_and_is_never_retried(mistake):
+    server = sa.make_url(TEST_DATABASE_URL)
+    url, cause = {
+        "missing database": (server.set(database="no_such_database_e11"), 'database "no_such_database_e11" does not exist'),
+        "unknown host": (server.set(host="db.invalid"), 'unknown database host "db.invalid"'),
+    }[mistake]
+    started = time.monotonic()
+    result = materialize(url.render_as_string(hide_password=False))
+    assert not result.success
+    assert not [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    assert time.monotonic() - started < 1 + 2 + 4  # no backoff waited
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert {e.step_key for e in failures} == {"cpus", "listings"}
+    for failure in failures:
+        root = failure.step_failure_data.error
+        while root.cause is not None:
+            root = root.cause
+        assert root.cls_name == "DatabaseRefused" and cause in root.message
 
 
 def test_a_missing_column_names_table_and_column_and_is_not_retried(postgres_url):

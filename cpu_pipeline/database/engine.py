@@ -14,6 +14,7 @@ echoed, rather than split in the wrong place and sent to the wrong host.
 import re
 import threading
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2.extensions
@@ -333,15 +334,170 @@ def _run_cancellably(cursor, statement) -> bool:
 
 
 class DatabaseUnavailable(RuntimeError):
-    """The database could not be reached; the message names it, never with a secret."""
+    """The database could not be reached for a reason that can pass (refused, reset, shutting down, timed
+    out): worth a retry. One line, the cause first, then what to do; never a secret."""
+
+
+class DatabaseRefused(RuntimeError):
+    """The database cannot be used as the URL says (unknown host, no such database or role, wrong password,
+    no privilege): a retry would fail the same way. One line, the cause first, then what to do; never a secret."""
+
+
+@dataclass(frozen=True)
+class _Diagnosis:
+    """What a driver message matching `pattern` means: `says` (formatted with the pattern's groups and
+    the URL's `host`, `port`, `user`, `database`) and whether a retry can fix it."""
+
+    pattern: str
+    retryable: bool
+    says: str
+
+
+# libpq's own words for each connection failure: psycopg2 gives a failure to connect no SQLSTATE
+# (pgcode is None), so its message text is all there is to tell them apart. Checked in this order.
+_CONNECTION_FAILURES = (
+    # DNS: NXDOMAIN (glibc, macOS, Android's wordings) will not come back; EAI_AGAIN ("Temporary failure") may.
+    _Diagnosis(
+        r'could not translate host name "(?P<name>[^"]*)" to address: (Name or service not known|nodename nor '
+        r"servname provided|No address associated with hostname|Name has no usable address)",
+        False,
+        'unknown database host "{name}" (no such name in DNS): correct the host in the database URL',
+    ),
+    _Diagnosis(
+        r'could not translate host name "(?P<name>[^"]*)" to address',
+        True,
+        'the database host "{name}" could not be looked up for now (DNS): check the network and the DNS server',
+    ),
+    _Diagnosis(
+        r'database "(?P<name>[^"]*)" does not exist',
+        False,
+        'database "{name}" does not exist on {host}:{port}: correct the database name in the database URL, '
+        "or create the database",
+    ),
+    _Diagnosis(
+        r'password authentication failed for user "(?P<name>[^"]*)"',
+        False,
+        'wrong password for user "{name}" on {host}:{port}: correct the password in the database URL '
+        "(percent-encoded: @ as %40, : as %3A, / as %2F)",
+    ),
+    _Diagnosis(
+        r"no password supplied",
+        False,
+        'the server at {host}:{port} asks user "{user}" for a password and the database URL gives none: '
+        "add it (scheme://user:password@host/database)",
+    ),
+    _Diagnosis(
+        r'role "(?P<name>[^"]*)" does not exist',
+        False,
+        'no role "{name}" on {host}:{port}: correct the user in the database URL, or create the role',
+    ),
+    _Diagnosis(
+        r'role "(?P<name>[^"]*)" is not permitted to log in',
+        False,
+        'role "{name}" may not log in on {host}:{port}: the database\'s owner runs ALTER ROLE {name} LOGIN',
+    ),
+    _Diagnosis(
+        r"no pg_hba\.conf entry",
+        False,
+        'the server at {host}:{port} admits no connection of user "{user}" to "{database}" from this host '
+        "(pg_hba.conf): its administrator adds an entry",
+    ),
+    _Diagnosis(
+        r"Connection refused",
+        True,
+        "the database server at {host}:{port} refuses connections: start PostgreSQL, or correct the host and "
+        "port in the database URL",
+    ),
+    _Diagnosis(
+        r"timeout expired|timed out",
+        True,
+        "no answer from the database server at {host}:{port} within the connect timeout: check that it is up "
+        "and reachable from this host (firewall, VPN)",
+    ),
+    _Diagnosis(
+        r"the database system is (?P<state>shutting down|starting up|in recovery mode|not yet accepting "
+        r"connections|not accepting connections)",
+        True,
+        "the database server at {host}:{port} is {state}: wait until it is up again",
+    ),
+    _Diagnosis(
+        r"too many (clients|connections)|remaining connection slots are reserved",
+        True,
+        "the database server at {host}:{port} has no connection slot free: wait, or raise its max_connections",
+    ),
+)
+# A connection lost after it was made: the server restarted or a proxy or the network cut it.
+_LOST = _Diagnosis(
+    "",
+    True,
+    "the connection to the database server at {host}:{port} failed or was lost ({reason}): check that the server "
+    "is up and reachable from this host",
+)
+_PERMISSION_DENIED = "42501"  # insufficient_privilege
+
+
+def database_error(error: BaseException, url: str) -> "DatabaseUnavailable | DatabaseRefused | None":
+    """`error` (a driver error raised through SQLAlchemy) said in one line, cause first, then what to do,
+    naming the database by its masked URL and scrubbed of its secrets: DatabaseUnavailable when a retry
+    can fix it, DatabaseRefused when it cannot; None for an error of the data or the statement, which
+    the caller raises as it is.
+
+    A failure to reach or keep the server that none of libpq's known messages describes is taken as one
+    that can pass (a bounded retry costs seconds; giving up on a server that was restarting costs a night).
+    """
+    if not isinstance(getattr(error, "orig", None), psycopg2.Error):
+        return None  # SQLite's: a file, no server to reach
+    reason = (str(error.orig).strip().splitlines() or [""])[0]
+    code = error.orig.pgcode
+    target = _where(url)
+    if code == _PERMISSION_DENIED:
+        found = re.search(r"permission denied for (.*)", reason)
+        return DatabaseRefused(
+            scrub(
+                f'role "{target["user"]}" has no privilege for {found.group(1) if found else "a statement"}: the '
+                f"database's owner runs what `cpu-pipeline grants --role {target['user']}` prints ({masked(url)})",
+                url,
+            )
+        )
+    if not is_connection_error(error):
+        return None
+    for diagnosis in _CONNECTION_FAILURES:
+        found = re.search(diagnosis.pattern, reason, re.IGNORECASE)
+        if found:
+            break
+    else:
+        diagnosis, found = _LOST, None
+    says = diagnosis.says.format(**target, **(found.groupdict() if found else {}), reason=_without_location(reason))
+    kind = DatabaseUnavailable if diagnosis.retryable else DatabaseRefused
+    return kind(scrub(f"{says} ({masked(url)})", url))
+
+
+def _where(url: str) -> dict[str, str]:
+    """The URL's host, port, user and database as libpq takes them when the URL leaves them out."""
+    try:
+        target = connection_url(url)
+    except UnsupportedDatabaseURL:
+        target = sa.make_url("postgresql://")
+    return {
+        "host": target.host or "localhost",
+        "port": str(target.port or 5432),
+        "user": target.username or "(the login name)",
+        "database": target.database or "",
+    }
+
+
+def _without_location(reason: str) -> str:
+    """libpq's message without its `connection to server at "h", port p failed: ` prefix, which the
+    message gives already."""
+    return re.sub(r"^connection to server (at|on) .*? failed: (FATAL:\s+)?", "", reason).strip()
 
 
 def is_connection_error(error: BaseException) -> bool:
-    """True for a failure to reach or keep the server (worth a retry), false for anything the data
-    or the schema caused (a retry would fail the same way).
+    """True for a failure to reach or keep the server, false for anything the data or the schema caused.
 
     PostgreSQL gives every error it raises a SQLSTATE; connection failures have none (refused,
-    unknown host) or are in class 08 (connection exception) or 57P (the server shut down).
+    unknown host) or are in class 08 (connection exception) or 57P (the server shut down). Whether a
+    retry can fix it is `database_error`'s to say.
     """
     if not isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError)):
         return False

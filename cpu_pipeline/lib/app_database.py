@@ -17,10 +17,8 @@ from pydantic import PrivateAttr
 
 from cpu_pipeline.database import bulk, change_signal, demo_catalogue, schema
 from cpu_pipeline.database.engine import (
-    DatabaseUnavailable,
-    describe,
+    database_error,
     driver_in_use,
-    is_connection_error,
     make_engine,
     masked,
 )
@@ -64,8 +62,11 @@ class AppDatabase(dg.ConfigurableResource):
     def load_cpus(self) -> pd.DataFrame:
         return self._reading(bulk.load_cpus)
 
-    def load_listings(self) -> pd.DataFrame:
-        return self._reading(bulk.load_listings)
+    def load_listing_figures(self) -> pd.DataFrame:
+        return self._reading(bulk.load_listing_figures)
+
+    def load_usable_prices(self, cpu_ids: list[int]) -> pd.DataFrame:
+        return self._reading(lambda engine: bulk.load_usable_prices(engine, cpu_ids))
 
     def listing_change_signal(self) -> str:
         """A short text that changes whenever the `listing` table does (`database/change_signal.py`)."""
@@ -91,9 +92,10 @@ class AppDatabase(dg.ConfigurableResource):
         try:
             return load(self.engine)
         except sa.exc.DBAPIError as error:
-            if is_connection_error(error):
-                raise DatabaseUnavailable(f"cannot reach the application database {describe(error, self.url)}") from None
-            raise
+            explained = database_error(error, self.url)  # DatabaseUnavailable (retried) or DatabaseRefused
+            if explained is None:
+                raise
+            raise explained from None
 
 
 class EmbeddedDemoDatabase(AppDatabase):

@@ -5,19 +5,26 @@ import threading
 import time
 import urllib.parse
 
+import psycopg2
 import pytest
 import sqlalchemy as sa
 
 from cpu_pipeline.database.engine import (
+    DatabaseRefused,
+    DatabaseUnavailable,
     MissingDatabase,
     UnsupportedDatabaseURL,
     backend,
     connection_url,
+    database_error,
     describe,
     driver_in_use,
     make_engine,
     masked,
 )
+from cpu_pipeline_tests import catalogues
+from cpu_pipeline_tests.conftest import TEST_DATABASE_URL, free_port, login_role
+from cpu_pipeline_tests.fake_postgres import refusing_server
 from cpu_pipeline_tests.postgres import scalar, wait_for_lock_wait
 
 # Deal Brain's own URLs (DATABASE_URL names asyncpg, SYNC_DATABASE_URL psycopg 3) and the plain forms.
@@ -237,3 +244,153 @@ def test_statements_still_run_and_fail_as_usual_on_postgres(postgres_url):
         with pytest.raises(sa.exc.ProgrammingError, match="no_such_table"):
             connection.execute(sa.text("SELECT * FROM no_such_table"))
     engine.dispose()
+
+
+# --- a driver error said in one line: the cause first, what to do, and whether a retry can fix it -----
+
+
+def _connection_failure(url: str) -> sa.exc.DBAPIError:
+    engine = make_engine(url)
+    try:
+        with pytest.raises(sa.exc.DBAPIError) as raised:
+            engine.connect()
+    finally:
+        engine.dispose()
+    return raised.value
+
+
+def _said(url: str) -> DatabaseRefused | DatabaseUnavailable:
+    said = database_error(_connection_failure(url), url)
+    assert "\n" not in str(said) and "s3cr3t" not in str(said)
+    assert str(said).endswith(f"({masked(url)})")  # which database, last
+    return said
+
+
+@pytest.mark.parametrize(
+    "sqlstate, fatal, asks_password, kind, said",
+    [
+        (
+            "28P01",
+            'password authentication failed for user "deal_brain"',
+            True,
+            DatabaseRefused,
+            'wrong password for user "deal_brain" on 127.0.0.1:{port}: correct the password in the database URL',
+        ),
+        (
+            "57P03",
+            "the database system is shutting down",
+            False,
+            DatabaseUnavailable,
+            "the database server at 127.0.0.1:{port} is shutting down: wait until it is up again",
+        ),
+        (
+            "57P03",
+            "the database system is starting up",
+            False,
+            DatabaseUnavailable,
+            "the database server at 127.0.0.1:{port} is starting up",
+        ),
+        (
+            "53300",
+            "sorry, too many clients already",
+            False,
+            DatabaseUnavailable,
+            "the database server at 127.0.0.1:{port} has no connection slot free",
+        ),
+        (
+            "28000",
+            'no pg_hba.conf entry for host "127.0.0.1", user "deal_brain", database "deal_brain", no encryption',
+            False,
+            DatabaseRefused,
+            'the server at 127.0.0.1:{port} admits no connection of user "deal_brain" to "deal_brain" from this host',
+        ),
+    ],
+    ids=["wrong password", "shutting down", "starting up", "too many connections", "not in pg_hba.conf"],
+)
+def test_a_server_refusing_the_connection_is_said_cause_first_and_retried_only_when_it_can_pass(
+    sqlstate, fatal, asks_password, kind, said
+):
+    with refusing_server(sqlstate, fatal, asks_password=asks_password) as port:
+        found = _said(f"postgresql://deal_brain:s3cr3t@127.0.0.1:{port}/deal_brain")
+    assert type(found) is kind
+    assert str(found).startswith(said.format(port=port))
+
+
+def test_a_server_that_is_down_is_said_to_refuse_and_is_retried():
+    port = free_port()
+    found = _said(f"postgresql://deal_brain:s3cr3t@127.0.0.1:{port}/deal_brain")
+    assert type(found) is DatabaseUnavailable
+    assert str(found).startswith(f"the database server at 127.0.0.1:{port} refuses connections: start PostgreSQL")
+
+
+def test_a_mistyped_host_is_said_unknown_and_never_retried():
+    found = _said("postgresql://deal_brain:s3cr3t@db.invalid/deal_brain")  # .invalid never resolves (RFC 2606)
+    assert type(found) is DatabaseRefused
+    assert str(found).startswith('unknown database host "db.invalid" (no such name in DNS): correct the host')
+
+
+def test_a_dns_server_failing_for_now_is_retried():
+    # glibc's EAI_AGAIN, which no test machine can be made to give on demand: libpq's message, as it words it.
+    failure = psycopg2.OperationalError(
+        'could not translate host name "db.example" to address: Temporary failure in name resolution\n'
+    )
+    url = "postgresql://deal_brain@db.example/deal_brain"
+    found = database_error(sa.exc.OperationalError("connect", {}, failure), url)
+    assert type(found) is DatabaseUnavailable
+    assert str(found).startswith('the database host "db.example" could not be looked up for now (DNS)')
+
+
+def test_a_missing_database_or_role_is_said_so_and_never_retried():
+    server = sa.make_url(TEST_DATABASE_URL)
+    missing_database = server.set(database="no_such_database_e11").render_as_string(hide_password=False)
+    found = _said(missing_database)
+    assert type(found) is DatabaseRefused
+    assert str(found).startswith('database "no_such_database_e11" does not exist on ')
+    found = _said(server.set(username="no_such_role_e11").render_as_string(hide_password=False))
+    assert type(found) is DatabaseRefused
+    assert str(found).startswith('no role "no_such_role_e11" on ')
+
+
+def test_a_connection_cut_midway_is_retried(postgres_url):
+    engine = make_engine(postgres_url)
+    try:
+        with engine.connect() as connection:
+            pid = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+            scalar(postgres_url, "SELECT pg_terminate_backend(:pid)", pid=pid)
+            with pytest.raises(sa.exc.DBAPIError) as raised:
+                connection.execute(sa.text("SELECT 1"))
+    finally:
+        engine.dispose()
+    found = database_error(raised.value, postgres_url)
+    assert type(found) is DatabaseUnavailable
+    assert str(found).startswith("the connection to the database server at 127.0.0.1:")
+    assert "(server closed the connection unexpectedly)" in str(found)
+
+
+def test_a_missing_privilege_names_the_table_and_the_grants_command(postgres_url):
+    catalogues.write(postgres_url, [], [])
+    with login_role(postgres_url) as role:
+        url = sa.make_url(postgres_url).set(username=role).render_as_string(hide_password=False)
+        engine = make_engine(url)
+        try:
+            with pytest.raises(sa.exc.DBAPIError) as raised, engine.connect() as connection:
+                connection.execute(sa.text("SELECT id FROM cpu"))
+        finally:
+            engine.dispose()
+        found = database_error(raised.value, url)
+    assert type(found) is DatabaseRefused
+    assert str(found).startswith(
+        f'role "{role}" has no privilege for table cpu: '
+        f"the database's owner runs what `cpu-pipeline grants --role {role}` prints"
+    )
+
+
+def test_errors_of_the_data_or_of_sqlite_are_left_as_they_are(postgres_url, sqlite_url):
+    for url in (postgres_url, sqlite_url):
+        engine = make_engine(url, create_missing_file=True)
+        try:
+            with pytest.raises(sa.exc.DBAPIError) as raised, engine.connect() as connection:
+                connection.execute(sa.text("SELECT * FROM no_such_table"))
+        finally:
+            engine.dispose()
+        assert database_error(raised.value, url) is None
