@@ -1,18 +1,25 @@
 """The Dagster UI as its users use it, in a real (headless) Chromium: the lineage graph, a
-materialisation of everything launched from it, and the write-back's metadata.
+materialisation of everything launched from it, the write-back's metadata, and the price history
+before and after its first snapshot.
 
-Screenshots land in artifacts/ (git-ignored): lineage.png and run_success.png.
+Screenshots land in artifacts/ (git-ignored): lineage.png, run_success.png, history_before.png; the
+history after its first snapshot in docs/history_snapshots.png (the README shows it).
 """
+
+import contextlib
+import time
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from cpu_pipeline_tests.needs import CHROMIUM
-from cpu_pipeline_tests.served import ROOT
+from cpu_pipeline_tests.postgres import scalar
+from cpu_pipeline_tests.served import LOCATION, ROOT, served_stack
 from cpu_pipeline_tests.test_definitions import EXPECTED_DEPENDENCIES, HISTORY_DEPENDENCIES
 
 ARTIFACTS = ROOT / "artifacts"
 GROUP_PAGE = "/locations/cpu_pipeline.definitions/asset-groups/cpu_metrics"
+SNAPSHOT_SENSOR = "snapshot_after_recalculation"
 
 # Each edge's ends, matched to the node cards they touch: (source, target) by asset name.
 EDGES_JS = """names => {
@@ -36,8 +43,9 @@ EDGES_JS = """names => {
 }"""
 
 
-@pytest.fixture
-def page(served):
+@contextlib.contextmanager
+def chromium_page():
+    """A page of a headless Chromium, 1600 x 1000, Dagster's first-visit dialog dismissed whenever it shows."""
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -61,6 +69,12 @@ def page(served):
             yield page
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(served):
+    with chromium_page() as page:
+        yield page
 
 
 def test_the_lineage_graph_shows_the_five_assets_and_their_edges(served, page):
@@ -96,3 +110,84 @@ def test_materialize_all_from_the_ui_succeeds_and_shows_the_metadata(served, pag
     page.get_by_text("[Show Markdown]").first.click()
     expect(page.get_by_role("dialog").get_by_text("dollar_per_mark_multi")).to_be_visible()
     page.screenshot(path=ARTIFACTS / "cpu_analytics_metadata.png")
+
+
+@pytest.fixture
+def fresh_stack(tmp_path_factory, alert_inbox):
+    """A served stack of its own, on which nothing has run yet: the shared one's history fills as tests run."""
+    with served_stack(tmp_path_factory, alert_inbox) as served:
+        yield served
+
+
+def _snapshot_skip_reasons(served) -> list[str]:
+    selector = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "sensorName": SNAPSHOT_SENSOR}
+    state = served.graphql(
+        """query($selector: SensorSelector!) { sensorOrError(sensorSelector: $selector) {
+             ... on Sensor { sensorState { ticks(limit: 20) { skipReason } } } } }""",
+        selector=selector,
+    )["sensorOrError"]["sensorState"]
+    return [tick["skipReason"] or "" for tick in state["ticks"]]
+
+
+def test_the_history_has_no_phantom_partitions_and_materialize_all_takes_todays_snapshot(fresh_stack):
+    served = fresh_stack
+    history_page = served.stack.url + "/assets/cpu_analytics_history"
+    with chromium_page() as page:
+        # Before the first snapshot: nothing to show, and no day shown as missing.
+        page.goto(history_page)
+        expect(page.get_by_text("Never materialized").first).to_be_visible()
+        expect(page.get_by_text("Missing")).to_have_count(0)
+        page.screenshot(path=ARTIFACTS / "history_before.png")
+
+        # The global graph's "Materialize all" launches every asset at once, with no partition dialog.
+        page.goto(served.stack.url + "/asset-groups")
+        page.get_by_role("button", name="Materialize all").click()
+        expect(page.get_by_text("Launched run")).to_be_visible()
+        page.get_by_role("link", name="View").first.click()
+        expect(page.get_by_text("Success", exact=True).first).to_be_visible(timeout=300_000)
+        run_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+
+        # The run took today's snapshot itself; the sensor, having seen it, takes no second one.
+        deadline = time.monotonic() + 180
+        while not any(run_id in reason for reason in _snapshot_skip_reasons(served)):
+            assert time.monotonic() < deadline, served.log("daemon")[-3000:]
+            time.sleep(2)
+        today = scalar(served.app_url, "SELECT current_date").isoformat()
+        page.goto(history_page)
+        expect(page.get_by_text(today).first).to_be_visible()
+        expect(page.get_by_text("Missing")).to_have_count(0)
+        page.screenshot(path=ROOT / "docs" / "history_snapshots.png")
+    materializations = served.graphql(
+        """{ assetOrError(assetKey: {path: ["cpu_analytics_history"]}) { ... on Asset {
+             assetMaterializations { runId partition } definition { isPartitioned } } } }"""
+    )["assetOrError"]
+    assert materializations["definition"]["isPartitioned"] is False
+    assert materializations["assetMaterializations"] == [{"runId": run_id, "partition": None}]
+    days = "SELECT array_agg(DISTINCT day::text) FROM cpu_pipeline.cpu_analytics_history"
+    assert scalar(served.app_url, days) == [today]
+
+
+def test_the_catalogue_finds_a_named_cpu_and_the_assets_show_their_column_schema(served, page):
+    page.goto(served.stack.url + GROUP_PAGE)
+    page.get_by_role("button", name="Materialize all").click()
+    expect(page.get_by_text("Launched run")).to_be_visible()
+    page.get_by_role("link", name="View").first.click()
+    expect(page.get_by_text("Success", exact=True).first).to_be_visible(timeout=180_000)
+    name, good = scalar(served.app_url, "SELECT ARRAY[name, price_target_good::text] FROM cpu ORDER BY id DESC LIMIT 1")
+
+    # The whole catalogue, one row a CPU: the operator finds theirs by name, with its targets and rating.
+    page.goto(served.stack.url + "/assets/cpu_analytics")
+    for key in ("catalogue", "cpus_by_rating_and_confidence", "cpus_rated", "error_rate_percent"):
+        expect(page.get_by_text(key, exact=True).first).to_be_visible()
+    page.get_by_text("[Show Table]").first.click()
+    row = page.get_by_role("dialog").get_by_role("row").filter(has=page.get_by_text(name, exact=True))
+    expect(row).to_have_count(1)
+    row.scroll_into_view_if_needed()
+    expect(row).to_contain_text(f"{float(good):g}")
+    page.screenshot(path=ROOT / "docs" / "cpu_catalogue.png")
+
+    # A loaded table's column schema, each column with its type.
+    page.goto(served.stack.url + "/assets/cpus")
+    expect(page.get_by_text("cpu_mark_multi", exact=True).first).to_be_visible()
+    expect(page.get_by_text("PassMark multi-thread score").first).to_be_visible()
+    page.screenshot(path=ROOT / "docs" / "cpus_column_schema.png")
