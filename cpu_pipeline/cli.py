@@ -8,6 +8,10 @@ cpu-pipeline serve                   # webserver + daemon on the production inst
 cpu-pipeline health [--json]         # for a monitor: exit 0 when the daemon beats and the cpu table is fresh
 """
 
+# Only the standard library here: `cpu-pipeline --help` answers at once. Each command imports what it
+# needs (Dagster, pandas and SQLAlchemy take seconds to import) when it runs.
+from __future__ import annotations
+
 import argparse
 import contextlib
 import json
@@ -16,20 +20,21 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
-import sqlalchemy as sa
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
-from cpu_pipeline import settings
-from cpu_pipeline.database import demo_catalogue, grants, schema
-from cpu_pipeline.database.engine import UnsupportedDatabaseURL, describe, make_engine, masked
-from cpu_pipeline.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS, check_health
+    from cpu_pipeline import settings
 
 JOB_NAME = "recalculate_cpu_metrics"
-SUMMARY_FIGURES = ["cpus_total", "cpus_written", "cpus_with_targets", "cpus_insufficient", "cpus_valued", "cpus_in_error"]
+SUMMARY_FIGURES = ["cpus_total", "cpus_written", "cpus_with_targets", "cpus_insufficient", "cpus_rated", "cpus_in_error"]
 
 
 def run(_: argparse.Namespace, configured: settings.Settings) -> int:
+    import dagster as dg
+
+    from cpu_pipeline.database.engine import masked
     from cpu_pipeline.definitions import defs
 
     instance = dg.DagsterInstance.get() if configured.dagster_home else dg.DagsterInstance.ephemeral()
@@ -45,7 +50,10 @@ def run(_: argparse.Namespace, configured: settings.Settings) -> int:
     written = [event for event in result.get_asset_materialization_events() if event.asset_key == dg.AssetKey("cpu_analytics")]
     if written:
         metadata = {key: value.value for key, value in written[0].materialization.metadata.items()}
-        print("  ".join(f"{name}={metadata[name]}" for name in SUMMARY_FIGURES) + f"  error_rate={metadata['error_rate']:.2%}")
+        print(
+            "  ".join(f"{name}={metadata[name]}" for name in SUMMARY_FIGURES)
+            + f"  error_rate={metadata['error_rate_percent']:.2f}%"
+        )
         print("\nTen best-value CPUs (lowest $ per multi-thread PassMark point):")
         print(metadata["best_value"])
     for event in result.all_events:
@@ -59,18 +67,18 @@ def _subclass_names(cls: type) -> set[str]:
     return {cls.__name__}.union(*(_subclass_names(subclass) for subclass in cls.__subclasses__()))
 
 
-# Dagster's wrappers around an exception the pipeline's code raised ("Error occurred while executing op
-# ..."): they say where it happened, which the step key already tells; the exception is the reason.
-USER_CODE_WRAPPERS = _subclass_names(dg.DagsterUserCodeExecutionError)
-
-
 def failure_reason(error) -> str:
     """Why a step failed, from its error (`step_failure_data.error`, a Dagster SerializableErrorInfo),
     every line of it: the exception at the root of the chain first (`SchemaMismatch: table ...`), then,
     one a line, what it caused (`RetryRequested: Exceeded max_retries of 3`), Dagster's wrappers left out."""
+    import dagster as dg
+
+    # Dagster's wrappers around an exception the pipeline's code raised ("Error occurred while executing op
+    # ..."): they say where it happened, which the step key already tells; the exception is the reason.
+    wrappers = _subclass_names(dg.DagsterUserCodeExecutionError)
     chain = []
     while error is not None:
-        if error.cls_name not in USER_CODE_WRAPPERS:
+        if error.cls_name not in wrappers:
             # Python's message names the class with its module ("cpu_pipeline.database.bulk.SchemaMismatch: ...").
             message = re.sub(rf"^[\w.]*\b{re.escape(error.cls_name)}: ", "", error.message.strip())
             chain.append(f"{error.cls_name}: {message}")
@@ -79,10 +87,19 @@ def failure_reason(error) -> str:
 
 
 def generate(args: argparse.Namespace, configured: settings.Settings) -> int:
+    from tqdm import tqdm
+
+    from cpu_pipeline.database import demo_catalogue
+
     started = time.perf_counter()
     cpus, listings = demo_catalogue.generate_catalogue(args.cpus, args.listings, args.seed)
-    with _database(args, configured) as engine:
-        demo_catalogue.write_catalogue(engine, cpus, listings, replace=args.replace)
+    # On stderr, and only on a terminal (tqdm's `disable=None`): a log or a pipe gets the last line alone.
+    progress = tqdm(total=len(cpus) + len(listings), unit=" rows", unit_scale=True, desc="writing", disable=None)
+    with _database(args, configured) as engine, progress:
+        try:
+            demo_catalogue.write_catalogue(engine, cpus, listings, replace=args.replace, progress=progress.update)
+        except demo_catalogue.CatalogueNotEmpty as error:
+            raise _CommandFailed(f"{error}: pass --replace to delete them first") from None
     print(
         f"wrote {len(cpus):,} CPUs and {len(listings):,} listings into {engine.url.render_as_string(hide_password=True)} "
         f"in {time.perf_counter() - started:.1f} s"
@@ -91,6 +108,8 @@ def generate(args: argparse.Namespace, configured: settings.Settings) -> int:
 
 
 def setup(args: argparse.Namespace, configured: settings.Settings) -> int:
+    from cpu_pipeline.database import schema
+
     with _database(args, configured) as engine:
         created = schema.set_up(engine, args.schema)
     where = engine.url.render_as_string(hide_password=True)
@@ -105,6 +124,8 @@ def setup(args: argparse.Namespace, configured: settings.Settings) -> int:
 
 
 def grant(args: argparse.Namespace, configured: settings.Settings) -> int:
+    from cpu_pipeline.database import grants
+
     with _database(args, configured) as engine:
         statements = grants.grants_for(engine, args.role, args.schema)
     print(f"-- the privileges of {args.role} in {engine.url.render_as_string(hide_password=True)}; run as the database's owner")
@@ -113,7 +134,10 @@ def grant(args: argparse.Namespace, configured: settings.Settings) -> int:
 
 
 def health(args: argparse.Namespace, configured: settings.Settings) -> int:
+    import dagster as dg
+
     from cpu_pipeline import service
+    from cpu_pipeline.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS, check_health
 
     home = configured.dagster_home or Path.cwd() / service.PRODUCTION_INSTANCE
     if not configured.dagster_home and not configured.dagster_pg_url:
@@ -122,7 +146,8 @@ def health(args: argparse.Namespace, configured: settings.Settings) -> int:
         )
     try:
         with dg.DagsterInstance.from_config(str(home)) as instance:
-            found = check_health(instance, configured.freshness_window_seconds, args.heartbeat_tolerance)
+            tolerance = getattr(args, "heartbeat_tolerance", DEFAULT_HEARTBEAT_TOLERANCE_SECONDS)
+            found = check_health(instance, configured.freshness_window_seconds, tolerance)
     except Exception as error:  # an instance that cannot be opened is unhealthy too, for the same monitor
         reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise _CommandFailed(f"cannot read the Dagster instance in {home}: {type(error).__name__}: {reason}") from None
@@ -140,7 +165,12 @@ class _CommandFailed(Exception):
 
 @contextlib.contextmanager
 def _database(args: argparse.Namespace, configured: settings.Settings) -> Iterator[sa.Engine]:
-    """An engine on `--database-url` or DATABASE_URL, disposed afterwards; its errors become _CommandFailed."""
+    """An engine on `--database-url` or DATABASE_URL, disposed afterwards; its errors become _CommandFailed,
+    one line each, the cause first (`engine.database_error`)."""
+    import sqlalchemy as sa
+
+    from cpu_pipeline.database.engine import UnsupportedDatabaseURL, database_error, describe, make_engine
+
     url = args.database_url or (None if configured.embedded_database else configured.database_url)
     if not url:
         raise _CommandFailed("set DATABASE_URL or pass --database-url", status=2)
@@ -153,7 +183,7 @@ def _database(args: argparse.Namespace, configured: settings.Settings) -> Iterat
     except ValueError as error:
         raise _CommandFailed(str(error)) from None
     except sa.exc.DBAPIError as error:
-        raise _CommandFailed(describe(error, url)) from None
+        raise _CommandFailed(str(database_error(error, url) or describe(error, url))) from None
     finally:
         engine.dispose()
 
@@ -168,69 +198,120 @@ def serve(args: argparse.Namespace, configured: settings.Settings) -> int:
         return 2
 
 
-def main(argv: list[str] | None = None) -> int:
-    try:
-        configured = settings.read()
-    except settings.SettingsError as error:
-        print(f"cpu-pipeline: {error}", file=sys.stderr)
-        return 2
+# Where an option's default comes from, for its help: the variable that sets it, and its own default
+# when the variable is unset (settings.VARIABLES; a test keeps the two the same).
+DATABASE_URL_HELP = "SQLAlchemy URL, e.g. postgresql://user:password@host:5432/deal_brain (default: $DATABASE_URL)"
+SCHEMA_HELP = "the schema of the pipeline's own tables (default: $CPU_PIPELINE_SCHEMA, else cpu_pipeline)"
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cpu-pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the recalculation once and print a summary").set_defaults(handler=run)
-    setting_up = commands.add_parser(
-        "setup",
-        help="create the pipeline's schema, its two tables and the index on listing (updated_at) where missing "
-        "(once, as the database's owner)",
-    )
-    granting = commands.add_parser(
-        "grants", help="print the GRANT statements that give a role exactly the privileges the pipeline needs"
-    )
-    granting.add_argument("--role", required=True, help="the role the pipeline connects as")
-    for command, handler in ((setting_up, setup), (granting, grant)):
-        command.add_argument("--database-url", help="SQLAlchemy URL (default: $DATABASE_URL)")
-        command.add_argument(
-            "--schema",
-            default=configured.pipeline_schema,
-            help="the schema of the pipeline's own tables (default: $CPU_PIPELINE_SCHEMA or cpu_pipeline)",
+
+    def command(name: str, help: str, handler, environment: str = "") -> argparse.ArgumentParser:
+        # Each subcommand's --help: what it does, its options with their defaults, the variables it reads.
+        added = commands.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=f"environment: {environment}" if environment else None,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         )
-        command.set_defaults(handler=handler)
-    generating = commands.add_parser("generate", help="write a deterministic demo catalogue into a database")
-    generating.add_argument("--cpus", type=int, default=300)
-    generating.add_argument("--listings", type=int, default=5000)
-    generating.add_argument("--seed", type=int, default=42)
-    generating.add_argument("--database-url", help="SQLAlchemy URL (default: $DATABASE_URL)")
+        added.set_defaults(handler=handler)
+        return added
+
+    command(
+        "run",
+        "run the recalculation once and print a summary",
+        run,
+        "DATABASE_URL (default: the embedded demo database, data/cpu_pipeline.sqlite, in $CPU_PIPELINE_DATA_DIR), "
+        "DAGSTER_HOME (default: a throwaway instance; `make run` sets data/dagster_home), and every variable of "
+        "the README's table",
+    )
+    setting_up = command(
+        "setup",
+        "create the pipeline's schema, its two tables and the index on listing (updated_at) where missing "
+        "(once, as the database's owner)",
+        setup,
+        "DATABASE_URL, CPU_PIPELINE_SCHEMA",
+    )
+    granting = command(
+        "grants",
+        "print the GRANT statements that give a role exactly the privileges the pipeline needs",
+        grant,
+        "DATABASE_URL, CPU_PIPELINE_SCHEMA",
+    )
+    granting.add_argument("--role", required=True, default=argparse.SUPPRESS, help="the role the pipeline connects as")
+    for subcommand in (setting_up, granting):
+        subcommand.add_argument("--database-url", help=DATABASE_URL_HELP, default=argparse.SUPPRESS)
+        subcommand.add_argument("--schema", help=SCHEMA_HELP, default=argparse.SUPPRESS)
+    generating = command(
+        "generate",
+        "write a deterministic demo catalogue into a database (a progress bar on a terminal)",
+        generate,
+        "DATABASE_URL",
+    )
+    generating.add_argument("--cpus", type=int, default=300, help="how many CPUs")
+    generating.add_argument("--listings", type=int, default=5000, help="how many listings")
+    generating.add_argument("--seed", type=int, default=42, help="the random seed: the same seed, the same catalogue")
+    generating.add_argument("--database-url", help=DATABASE_URL_HELP, default=argparse.SUPPRESS)
     generating.add_argument("--replace", action="store_true", help="delete the rows already in cpu and listing first")
-    generating.set_defaults(handler=generate)
-    serving = commands.add_parser(
-        "serve", help="run the Dagster webserver and daemon on the production instance (instances/production)"
+    serving = command(
+        "serve",
+        "run the Dagster webserver and daemon on the production instance (instances/production)",
+        serve,
+        "DATABASE_URL and DAGSTER_PG_URL (both required), DAGSTER_HOST, DAGSTER_PORT, and every variable of the README's table",
     )
     serving.add_argument(
-        "--port", type=int, default=configured.dagster_port, help="the webserver's port (default: $DAGSTER_PORT or 3000)"
+        "--port", type=int, default=argparse.SUPPRESS, help="the webserver's port (default: $DAGSTER_PORT, else 3000)"
     )
     serving.add_argument(
         "--host",
-        default=configured.dagster_host,
-        help="address the webserver binds to (default: $DAGSTER_HOST or 127.0.0.1, this host only)",
+        default=argparse.SUPPRESS,
+        help="the address the webserver binds to (default: $DAGSTER_HOST, else 127.0.0.1, this host only)",
     )
-    serving.set_defaults(handler=serve)
-    checking = commands.add_parser(
+    checking = command(
         "health",
-        help="exit 0 when the Dagster daemon beats and a recalculation wrote the cpu table within the freshness window, "
-        "else 1 with one line saying which and since when (the instance: $DAGSTER_HOME or instances/production)",
+        "exit 0 when the Dagster daemon beats and a recalculation wrote the cpu table within the freshness window, "
+        "else 1 with one line saying which and since when",
+        health,
+        "DAGSTER_HOME (default: instances/production, which reads DAGSTER_PG_URL), "
+        "CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS (default: 93600, 26 hours)",
     )
     checking.add_argument("--json", action="store_true", help="print the findings as JSON")
     checking.add_argument(
         "--heartbeat-tolerance",
         type=float,
-        default=DEFAULT_HEARTBEAT_TOLERANCE_SECONDS,
-        help="seconds a daemon heartbeat may be late beyond Dagster's 30 s interval (default: %(default)s)",
+        default=argparse.SUPPRESS,
+        help="seconds a daemon heartbeat may be late beyond Dagster's 30 s interval (default: 90)",
     )
-    checking.set_defaults(handler=health)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _with_defaults(args: argparse.Namespace, configured: settings.Settings) -> argparse.Namespace:
+    """`args` with every option left out that the settings (the environment) give a default."""
+    defaults = {
+        "database_url": None,
+        "schema": configured.pipeline_schema,
+        "port": configured.dagster_port,
+        "host": configured.dagster_host,
+    }
+    return argparse.Namespace(**{**defaults, **vars(args)})
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)  # --help and usage errors end here, before anything heavy is imported
+    from cpu_pipeline import settings
+
     try:
-        return args.handler(args, configured)
+        configured = settings.read()
+    except settings.SettingsError as error:
+        print(f"cpu-pipeline: {error}", file=sys.stderr)
+        return 2
+    try:
+        return args.handler(_with_defaults(args, configured), configured)
     except _CommandFailed as failure:
         print(f"{args.command}: {failure}", file=sys.stderr)
         return failure.status

@@ -1,13 +1,27 @@
 """`cpu-pipeline`: the run summary, the commands a database owner runs once (`setup`, `grants`), and `serve`'s refusals."""
 
+import fcntl
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
-from cpu_pipeline import cli
+from cpu_pipeline import cli, settings
+from cpu_pipeline.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import cpu, listings_for
+from cpu_pipeline_tests.conftest import TEST_DATABASE_URL, login_role
+
+CPU_PIPELINE = str(Path(sys.executable).with_name("cpu-pipeline"))
 
 
 def test_setup_says_what_it_created_and_that_a_second_run_needed_nothing(postgres_url, capsys, monkeypatch):
@@ -71,7 +85,8 @@ def test_run_prints_a_failed_steps_whole_reason_first_line_first(sqlite_url, cap
     assert cli.main(["run"]) == 1
     errors = capsys.readouterr().err.splitlines()
     # The step's own error, not Dagster's wrapper around it ("Error occurred while executing op ...").
-    assert errors[-1] == "failed: listings: SchemaMismatch: table `listing` has no column `adjusted_price_usd`"
+    assert errors[-1].startswith("failed: listings: SchemaMismatch: table `listing` has no column `adjusted_price_usd`: ")
+    assert errors[-1].endswith("run its migrations (alembic upgrade head)")
 
 
 def test_run_prints_every_line_of_a_reason_that_spans_several(sqlite_url, capsys, monkeypatch):
@@ -102,3 +117,145 @@ def test_a_reason_is_told_from_its_root_and_dagsters_wrappers_are_left_out():
     assert cli.failure_reason(wrapper) == (
         "DatabaseUnavailable: cannot reach the application database x: refused\nRetryRequested: Exceeded max_retries of 3"
     )
+
+
+# --- one line per mistake, the cause first ----------------------------------------------------------
+
+
+def _run_failures(capsys) -> list[str]:
+    assert cli.main(["run"]) == 1
+    return [line for line in capsys.readouterr().err.splitlines() if line.startswith("failed: ")]
+
+
+def test_run_on_a_missing_database_prints_its_cause_for_each_load_and_is_not_retried(capsys, monkeypatch):
+    url = sa.make_url(TEST_DATABASE_URL).set(database="no_such_database_e11").render_as_string(hide_password=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    started = time.monotonic()
+    failures = _run_failures(capsys)
+    assert time.monotonic() - started < 1 + 2 + 4  # no retry waited for
+    assert {line.split(": ", 2)[1] for line in failures} == {"cpus", "listings"}
+    for line in failures:
+        assert line.split(": ", 2)[2].startswith('DatabaseRefused: database "no_such_database_e11" does not exist on 127.0.0.1:')
+
+
+def test_run_on_an_empty_database_says_which_table_is_missing_and_what_to_do(postgres_url, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    [cpus, *_] = _run_failures(capsys)
+    assert cpus.startswith("failed: cpus: SchemaMismatch: the application database has no table `cpu`: ")
+    assert "cpu-pipeline generate" in cpus
+
+
+def test_run_without_the_privilege_to_read_names_the_grants_command(postgres_url, capsys, monkeypatch):
+    catalogues.write(postgres_url, [cpu(1)], listings_for(1, [300, 310]))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    with login_role(postgres_url) as role:
+        monkeypatch.setenv("DATABASE_URL", sa.make_url(postgres_url).set(username=role).render_as_string(hide_password=False))
+        failures = _run_failures(capsys)
+    assert f'failed: cpus: DatabaseRefused: role "{role}" has no privilege for table cpu: ' in failures[0]
+    assert f"`cpu-pipeline grants --role {role}`" in failures[0]
+
+
+def test_run_takes_a_postgres_scheme_as_postgresql(postgres_url, capsys, monkeypatch):
+    catalogues.write(postgres_url, [cpu(1)], listings_for(1, [300, 310, 320, 330]))
+    monkeypatch.setenv("DATABASE_URL", postgres_url.replace("postgresql://", "postgres://", 1))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert cli.main(["run"]) == 0
+    assert "database: postgres://postgres@127.0.0.1" in capsys.readouterr().out
+    assert catalogues.cpu_table(postgres_url)["price_target_updated_at"].notna().all()
+
+
+def test_generate_into_a_missing_database_fails_in_one_line_with_its_cause(capsys):
+    url = sa.make_url(TEST_DATABASE_URL).set(database="no_such_database_e11").render_as_string(hide_password=False)
+    assert cli.main(["generate", "--database-url", url]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith('generate: database "no_such_database_e11" does not exist on 127.0.0.1:')
+
+
+def test_generate_into_a_filled_database_names_the_replace_flag(sqlite_url, capsys):
+    catalogues.write(sqlite_url, [], [])  # the file, with empty tables
+    assert cli.main(["generate", "--database-url", sqlite_url, "--cpus", "20", "--listings", "50"]) == 0
+    assert cli.main(["generate", "--database-url", sqlite_url, "--cpus", "20", "--listings", "50"]) == 1
+    assert capsys.readouterr().err == (
+        "generate: the cpu and listing tables already hold rows: pass --replace to delete them first\n"
+    )
+    assert cli.main(["generate", "--database-url", sqlite_url, "--cpus", "30", "--listings", "50", "--replace"]) == 0
+
+
+# --- progress where work is long, and a quick --help ----------------------------------------------------
+
+
+def test_generate_shows_a_progress_bar_on_a_terminal(tmp_path):
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    catalogues.write(url, [], [])
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal 100 columns wide
+    command = [CPU_PIPELINE, "generate", "--database-url", url]
+    with subprocess.Popen(
+        [*command, "--cpus", "100", "--listings", "120000"], stdout=secondary, stderr=secondary, start_new_session=True
+    ) as process:
+        os.close(secondary)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the terminal is closed: the command has ended
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert process.wait(timeout=300) == 0
+    os.close(primary)
+    text = shown.decode(errors="replace")
+    assert re.search(r"writing: +100%\|[^|]*\| 120k/120k", text), text
+    assert "wrote 100 CPUs and 120,000 listings" in text
+
+
+def test_importing_the_command_line_imports_neither_dagster_nor_pandas_nor_sqlalchemy():
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, cpu_pipeline.cli; print(sorted(m for m in sys.modules if '.' not in m))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert not {"dagster", "pandas", "sqlalchemy"} & set(eval(loaded))
+
+
+def _help(*command: str, capsys) -> str:
+    with pytest.raises(SystemExit) as ended:
+        cli.main([*command, "--help"])
+    assert ended.value.code == 0
+    return " ".join(capsys.readouterr().out.split())  # argparse's line breaks undone
+
+
+@pytest.mark.parametrize("command", ["run", "setup", "grants", "generate", "serve", "health"])
+def test_every_subcommands_help_gives_its_defaults_and_the_variables_it_reads(command, capsys):
+    assert "environment: " in _help(command, capsys=capsys)
+    subcommand = cli._parser()._subparsers._group_actions[0].choices[command]
+    formatter = subcommand._get_formatter()
+    for option in subcommand._actions:
+        if option.option_strings not in (["-h", "--help"], ["--role"]):  # --role is required: it has no default
+            shown = formatter._expand_help(option)  # the option's help as --help prints it
+            assert "default: " in shown, f"{command} {option.option_strings}: {shown}"
+
+
+def test_the_defaults_the_help_gives_are_the_settings_own(capsys):
+    defaults = {variable.name: variable.default for variable in settings.VARIABLES}
+    assert f"(default: $DAGSTER_PORT, else {defaults['DAGSTER_PORT']})" in _help("serve", capsys=capsys)
+    assert f"(default: $DAGSTER_HOST, else {defaults['DAGSTER_HOST']}," in _help("serve", capsys=capsys)
+    for command in ("setup", "grants"):
+        assert f"(default: $CPU_PIPELINE_SCHEMA, else {defaults['CPU_PIPELINE_SCHEMA']})" in _help(command, capsys=capsys)
+    shown = _help("health", capsys=capsys)
+    assert f"(default: {DEFAULT_HEARTBEAT_TOLERANCE_SECONDS:g})" in shown
+    assert f"CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS (default: {defaults['CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS']}," in shown
+
+
+def test_the_options_left_out_take_the_environments_values(capsys, monkeypatch):
+    monkeypatch.setenv("DAGSTER_PORT", "3111")
+    monkeypatch.setenv("CPU_PIPELINE_SCHEMA", "from_env")
+    args = cli._parser().parse_args(["serve"])
+    configured = settings.read()
+    assert (cli._with_defaults(args, configured).port, cli._with_defaults(args, configured).host) == (3111, "127.0.0.1")
+    assert cli._with_defaults(cli._parser().parse_args(["setup"]), configured).schema == "from_env"
+    assert cli._with_defaults(cli._parser().parse_args(["setup", "--schema", "given"]), configured).schema == "given"

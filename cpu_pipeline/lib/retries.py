@@ -1,5 +1,7 @@
-"""The one retry of every asset that reads the application database: a read that cannot reach it is
-retried; data and schema errors are never retried (a retry would fail the same way)."""
+"""The one retry of every asset that reads the application database: a read that cannot reach it for a
+reason that can pass (`DatabaseUnavailable`: refused, lost, shutting down) is retried; a mistake in the
+URL or the grants (`DatabaseRefused`: unknown host, missing database, wrong password, no privilege) and
+data and schema errors are never retried (a retry would fail the same way)."""
 
 from collections.abc import Callable
 from typing import TypeVar

@@ -138,7 +138,7 @@ def test_write_catalogue_round_trips_on_sqlite(sqlite_engine):
 
 def test_write_catalogue_refuses_a_filled_database_unless_replacing(sqlite_engine):
     demo_catalogue.write_catalogue(sqlite_engine, *demo_catalogue.generate_catalogue(20, 100))
-    with pytest.raises(ValueError, match="replace=True"):
+    with pytest.raises(demo_catalogue.CatalogueNotEmpty, match="already hold rows"):
         demo_catalogue.write_catalogue(sqlite_engine, *demo_catalogue.generate_catalogue(30, 200))
     assert _counts(sqlite_engine) == (20, 100)
     demo_catalogue.write_catalogue(sqlite_engine, *demo_catalogue.generate_catalogue(30, 200), replace=True)
@@ -175,3 +175,11 @@ def test_write_catalogue_copies_into_postgres(postgres_url):
         new_id = conn.execute(sa.text("INSERT INTO cpu (name, manufacturer) VALUES ('Test CPU', 'Intel') RETURNING id")).scalar()
     assert new_id == 101
     engine.dispose()
+
+
+def test_write_catalogue_reports_its_progress_chunk_by_chunk(sqlite_engine, monkeypatch):
+    monkeypatch.setattr(demo_catalogue, "WRITE_CHUNK_ROWS", 40)
+    written = []
+    demo_catalogue.write_catalogue(sqlite_engine, *demo_catalogue.generate_catalogue(50, 100), progress=written.append)
+    assert written == [40, 10, 40, 40, 20]  # the CPUs, then the listings
+    assert _counts(sqlite_engine) == (50, 100)
