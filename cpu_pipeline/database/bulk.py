@@ -58,11 +58,18 @@ class WriteBackBusy(RuntimeError):
 def check_schema(engine: sa.Engine, table: str) -> None:
     inspector = sa.inspect(engine)
     if not inspector.has_table(table):
-        raise SchemaMismatch(f"the application database has no table `{table}`")
+        raise SchemaMismatch(
+            f"the application database has no table `{table}`: point DATABASE_URL at Deal Brain's database "
+            "(its migrations create `cpu` and `listing`; the pipeline creates only its own tables), or fill a "
+            "test database with `cpu-pipeline generate`"
+        )
     present = {column["name"] for column in inspector.get_columns(table)}
     missing = [column for column in REQUIRED_COLUMNS[table] if column not in present]
     if missing:
-        raise SchemaMismatch(f"table `{table}` has no column {', '.join(f'`{column}`' for column in missing)}")
+        raise SchemaMismatch(
+            f"table `{table}` has no column {', '.join(f'`{column}`' for column in missing)}: the database is not at "
+            "Deal Brain's current schema; run its migrations (alembic upgrade head)"
+        )
 
 
 def load_cpus(engine: sa.Engine) -> pd.DataFrame:
