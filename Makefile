@@ -22,11 +22,13 @@ FAST := not postgres and not served and not ui and not slow
 install: $(VENV)/.installed
 
 # The lock's versions, then the project itself without resolving anything again; `pip check` fails
-# if pyproject.toml asks for a package the lock lacks (run `make lock`).
+# if pyproject.toml asks for a package the lock lacks (run `make lock`). The long part, the lock, is
+# not quiet: pip names each package as it goes, with a bar for each download.
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet pip==$(PIP_VERSION)
-	$(BIN)/pip install --quiet -r $(LOCK)
+	@echo "installing the locked dependencies into $(VENV): about 4 minutes the first time (Dagster, pandas, pyarrow ...)"
+	$(BIN)/pip install --progress-bar on -r $(LOCK)
 	$(BIN)/pip install --quiet -e . --no-deps
 	$(BIN)/pip check
 	touch $@
