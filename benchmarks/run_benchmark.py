@@ -1,11 +1,14 @@
 """Benchmark the `recalculate_cpu_metrics` job on PostgreSQL against the same recalculation in one SQL statement.
 
-Fills a benchmark database with the demo catalogue, runs the job with the `dagster` CLI in a subprocess
-(fresh DAGSTER_HOME, so its peak memory and step timings are its own), then times one SQL statement that
-computes and writes the same columns inside PostgreSQL. Targets: job data time within 2x of the SQL
-statement, and every process under 500 MB. Exits 1 when the job fails or a target is missed.
+Fills a benchmark database with the demo catalogue (above 1,000,000 listings, the first million copied in
+SQL until there are as many as asked), runs the job with the `dagster` CLI in a subprocess (fresh
+DAGSTER_HOME, so its peak memory, step timings and IO manager files are its own), then times one SQL
+statement that computes and writes the same columns inside PostgreSQL. Targets: job data time within
+1.2x of the SQL statement up to 1,000,000 listings and 1.5x above; the largest process under 250 MB.
+Exits 1 when the job fails or a target is missed.
 
     .venv/bin/python benchmarks/run_benchmark.py                      # 5,000 CPUs, 1,000,000 listings
+    .venv/bin/python benchmarks/run_benchmark.py --listings 10000000  # make benchmark SIZE=10m
     .venv/bin/python benchmarks/run_benchmark.py --cpus 500 --listings 10000
 """
 
@@ -29,8 +32,12 @@ JOB_NAME = "recalculate_cpu_metrics"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Dagster's own per-step bookkeeping (events, IO manager handoff), taken off the step durations.
 STEP_OVERHEAD_SECONDS = 0.1
-TARGET_RATIO = 2.0
-MEMORY_LIMIT_MB = 500
+# Issue 13's targets: the data path within 1.2x the SQL statement at 1,000,000 listings, 1.5x at 10,000,000.
+TARGET_RATIO_UP_TO_1M, TARGET_RATIO_ABOVE = 1.2, 1.5
+MEMORY_LIMIT_MB = 250
+# Generated in Python up to this many listings, then copied in SQL (generating 10,000,000 in pandas and
+# loading them takes a quarter of an hour and gigabytes in this script, for no different a distribution).
+GENERATED_LISTINGS = 1_000_000
 SQL_REPEATS = 3
 # VmHWM only grows, so polling misses no peak but one in the job's last few milliseconds.
 POLL_SECONDS = 0.02
@@ -107,7 +114,7 @@ def ensure_database(url: str) -> None:
 def generate(engine: sa.Engine, cpus: int, listings: int, seed: int) -> tuple[float, float, float]:
     """Generate and load the demo catalogue; returns the seconds to generate, to load, and to vacuum."""
     started = time.perf_counter()
-    cpu_frame, listing_frame = demo_catalogue.generate_catalogue(cpus, listings, seed)
+    cpu_frame, listing_frame = demo_catalogue.generate_catalogue(cpus, min(listings, GENERATED_LISTINGS), seed)
     generated = time.perf_counter()
     with engine.begin() as connection:
         # The benchmark's own database: its tables are made anew in the project's current shape (an older
@@ -115,6 +122,18 @@ def generate(engine: sa.Engine, cpus: int, listings: int, seed: int) -> tuple[fl
         connection.execute(sa.text("DROP TABLE IF EXISTS listing, cpu"))
     schema.create_missing_tables(engine)
     demo_catalogue.write_catalogue(engine, cpu_frame, listing_frame)
+    if listings > len(listing_frame):
+        with engine.begin() as connection:
+            # The foreign key is checked by a trigger per row: the copied rows name the same CPUs.
+            connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            connection.execute(
+                sa.text(
+                    "INSERT INTO listing (id, cpu_id, status, price_usd, adjusted_price_usd) "
+                    "SELECT id + copy * :base, cpu_id, status, price_usd, adjusted_price_usd "
+                    "FROM listing, generate_series(1, :copies) AS copy WHERE id + copy * :base <= :wanted"
+                ),
+                {"base": int(listing_frame["id"].max()), "copies": -(-listings // len(listing_frame)), "wanted": listings},
+            )
     loaded = time.perf_counter()
     # As on a settled database: hint bits set and statistics fresh, so neither the job's first read nor a
     # concurrent autovacuum of the new rows lands in the timings. VACUUM cannot run inside a transaction.
@@ -126,15 +145,25 @@ def generate(engine: sa.Engine, cpus: int, listings: int, seed: int) -> tuple[fl
 class JobRun(NamedTuple):
     returncode: int
     wall_s: float
-    peak_process_mb: float  # the largest peak RSS of any one process of the tree
+    peak_by_process: dict[str, float]  # each process of the tree (pid and command) and its peak RSS, in MB
     peak_tree_mb: float  # the largest sampled sum of the tree's RSS
+    io_manager_bytes: int  # what the run's IO manager stored in DAGSTER_HOME/storage
     output: str
+
+    @property
+    def peak_process_mb(self) -> float:
+        return max(self.peak_by_process.values(), default=0.0)
 
 
 def _memory_kb(pid: int) -> tuple[int, int]:
     """(peak RSS since exec, current RSS) of a process, in KiB, from /proc (Linux)."""
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
     return int(fields["VmHWM"].split()[0]), int(fields["VmRSS"].split()[0])
+
+
+def _command(pid: int) -> str:
+    words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    return " ".join(Path(word.decode()).name if index == 0 else word.decode() for index, word in enumerate(words[:4]))
 
 
 def _process_tree(pid: int) -> list[int]:
@@ -153,21 +182,28 @@ def run_job(url: str, home: Path) -> JobRun:
     command = [str(Path(sys.executable).with_name("dagster")), "job", "execute", "-m", "cpu_pipeline.definitions", "-j", JOB_NAME]
     # Not getrusage(RUSAGE_CHILDREN): a child's ru_maxrss includes the RSS it shared with this process
     # before exec, i.e. this script's own peak after generating the catalogue. VmHWM counts from exec.
-    peak_process = peak_tree = 0
+    peaks: dict[str, int] = {}
+    peak_tree = 0
     with (home / "job.log").open("w+") as log:
         started = time.perf_counter()
         process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
         while process.poll() is None:
-            try:
-                memory = [_memory_kb(pid) for pid in _process_tree(process.pid)]
-                peak_process = max(peak_process, *(hwm for hwm, _ in memory))
-                peak_tree = max(peak_tree, sum(rss for _, rss in memory))
-            except (OSError, KeyError):  # a process ended between the listing and the read: skip this sample
-                pass
+            tree_rss = 0
+            for pid in _process_tree(process.pid):
+                try:
+                    hwm, rss = _memory_kb(pid)
+                    name = f"{pid} {_command(pid)}"
+                except (OSError, KeyError, UnicodeDecodeError):  # ended between the listing and the read
+                    continue
+                peaks[name] = max(peaks.get(name, 0), hwm)
+                tree_rss += rss
+            peak_tree = max(peak_tree, tree_rss)
             time.sleep(POLL_SECONDS)
         wall = time.perf_counter() - started
         log.seek(0)
-        return JobRun(process.returncode, wall, peak_process / 1024, peak_tree / 1024, log.read())
+        stored = sum(path.stat().st_size for path in (home / "storage").rglob("*") if path.is_file())
+        peaks_mb = {name: kb / 1024 for name, kb in peaks.items()}
+        return JobRun(process.returncode, wall, peaks_mb, peak_tree / 1024, stored, log.read())
 
 
 def step_durations(home: Path) -> tuple[str, dict[str, float]]:
@@ -243,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     data_s = steps_s - STEP_OVERHEAD_SECONDS * len(steps)
     sql_s = time_reference(engine)
     ratio = data_s / sql_s
+    target_ratio = TARGET_RATIO_UP_TO_1M if listing_count <= 1_000_000 else TARGET_RATIO_ABOVE
     with engine.connect() as connection:
         written = connection.execute(
             sa.text("SELECT count(*) FROM cpu WHERE price_target_updated_at >= :started"), {"started": job_started_at}
@@ -266,13 +303,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"listings per second (over the step sum): {listing_count / steps_s:,.0f}")
     # On a small catalogue the steps can take less than the allowance: no data time left to compare.
     shown = f"{ratio:.2f}x" if data_s > 0 else "n/a, the step sum is within the per-step allowance"
-    print(f"ratio job data time / SQL: {shown} (target <= {TARGET_RATIO:.0f}x): {'PASS' if ratio <= TARGET_RATIO else 'FAIL'}")
+    print(f"ratio job data time / SQL: {shown} (target <= {target_ratio}x): {'PASS' if ratio <= target_ratio else 'FAIL'}")
+    print("peak RSS of every process of the job:")
+    for name, peak in sorted(job.peak_by_process.items(), key=lambda item: -item[1]):
+        print(f"  {peak:>7.0f} MB  {name}")
     print(
         f"peak RSS of the largest process: {job.peak_process_mb:.0f} MB (limit {MEMORY_LIMIT_MB} MB): "
-        f"{'PASS' if job.peak_process_mb < MEMORY_LIMIT_MB else 'FAIL'}; whole tree: {job.peak_tree_mb:.0f} MB"
+        f"{'PASS' if job.peak_process_mb <= MEMORY_LIMIT_MB else 'FAIL'}; whole tree: {job.peak_tree_mb:.0f} MB"
     )
+    print(f"IO manager storage of the run: {job.io_manager_bytes / 1e6:.2f} MB")
     print(f"rows written by this run: {written:,}, CPUs not in error: {expected:,}: {'PASS' if written == expected else 'FAIL'}")
-    return 0 if ratio <= TARGET_RATIO and job.peak_process_mb < MEMORY_LIMIT_MB and written == expected else 1
+    passed = ratio <= target_ratio and job.peak_process_mb <= MEMORY_LIMIT_MB and written == expected
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":

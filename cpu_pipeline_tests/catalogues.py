@@ -3,6 +3,9 @@
 import pandas as pd
 import sqlalchemy as sa
 
+from cpu_pipeline.analytics import listing_figures
+from cpu_pipeline.analytics.price_statistics import exact_where_needed
+from cpu_pipeline.analytics.price_targets import price_targets
 from cpu_pipeline.database.schema import create_missing_tables
 
 WORKED_HIGH = [350, 360, 340, 355, 365, 345, 370, 330, 375, 338]
@@ -18,6 +21,15 @@ def cpu(cpu_id: int, multi=10_000, single=2_000, **values) -> dict:
         "cpu_mark_single": single,
         **values,
     }
+
+
+def targets_of(cpus: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
+    """`price_targets` of listing rows held in memory, through the same figures and exact recompute as
+    the assets (the prices of the CPUs that need it taken from the same rows). A CPU frame without
+    scores (a targets-only case) has none: only the targets' own margins apply."""
+    cpus = cpus.assign(**{score: cpus.get(score) for score in ("cpu_mark_multi", "cpu_mark_single")})
+    figures = listing_figures.summarise(listings)
+    return price_targets(exact_where_needed(cpus, figures, lambda cpu_ids: listing_figures.usable_prices(listings, cpu_ids)))
 
 
 def listings_for(cpu_id, prices, status="active", first_id=None) -> list[dict]:

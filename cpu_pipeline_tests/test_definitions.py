@@ -53,7 +53,7 @@ def _asset(group: str, kinds: set[str], freshness: timedelta | None = None) -> d
 ASSETS = {
     "cpus": _asset("cpu_metrics", {"pandas", DATABASE}),
     "listings": _asset("cpu_metrics", {"pandas", DATABASE}),
-    "cpu_price_targets": _asset("cpu_metrics", {"pandas"}),
+    "cpu_price_targets": _asset("cpu_metrics", {"pandas", DATABASE}),  # reads the prices of CPUs it recomputes
     "cpu_performance_metrics": _asset("cpu_metrics", {"pandas"}),
     "cpu_analytics": _asset("cpu_metrics", {"pandas", DATABASE}, freshness=timedelta(hours=26)),
     "cpu_analytics_history": _asset("cpu_price_history", {"pandas", DATABASE}),

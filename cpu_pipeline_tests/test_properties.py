@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from cpu_pipeline.analytics import write_back
 from cpu_pipeline.analytics.performance import performance_metrics
+from cpu_pipeline.analytics.price_statistics import exact_where_needed
 from cpu_pipeline.analytics.price_targets import price_targets
 from cpu_pipeline.database import bulk
 from cpu_pipeline.database.schema import ANALYTICS_COLUMNS, create_missing_tables
@@ -247,8 +248,8 @@ def catalogue(draw, backend: str):
 
 def run_pipeline_steps(engine: sa.Engine) -> tuple[set, bool]:
     """What the assets do, step by step: returns the CPU ids in error and whether the gate passed."""
-    cpus, listings = bulk.load_cpus(engine), bulk.load_listings(engine)
-    targets = price_targets(cpus, listings)
+    cpus, figures = bulk.load_cpus(engine), bulk.load_listing_figures(engine)
+    targets = price_targets(exact_where_needed(cpus, figures, lambda cpu_ids: bulk.load_usable_prices(engine, cpu_ids)))
     performance = performance_metrics(cpus, targets)
     passed = write_back.error_rate(performance) <= FAIL_ABOVE
     if passed:

@@ -1,7 +1,8 @@
 """Deal Brain's CPU analytics as pure functions on pandas DataFrames: no Dagster, no database.
 
 - `validation`: reading loosely typed scores and prices, and what makes a CPU's data invalid.
-- `price_samples`: P, each CPU's usable prices, which every per-CPU figure starts from.
+- `listing_figures`: the per-CPU figures of the listings (counts, float sums, quartiles, outliers, invalid prices).
+- `price_statistics`: each CPU's mean and sd from those figures, recomputed exactly wherever a written value depends on it.
 - `price_targets`: great / good / fair from the mean and spread of each CPU's active listings,
   with the spread flags (`spread`) from the same prices.
 - `performance`: dollars per benchmark point, the percentile among peers, and the rating.

@@ -13,10 +13,8 @@ With n < 2 the targets are NULL and the confidence `insufficient`.
 import numpy as np
 import pandas as pd
 
-from cpu_pipeline.analytics.exact_statistics import grouped_mean_stdev
-from cpu_pipeline.analytics.price_samples import price_samples
 from cpu_pipeline.analytics.rounding import round_floats
-from cpu_pipeline.analytics.spread import outlier_count, wide_price_range
+from cpu_pipeline.analytics.spread import wide_price_range
 
 CONFIDENCE_BY_MIN_SAMPLE = (("high", 10), ("medium", 5), ("low", 2))
 
@@ -27,21 +25,22 @@ def confidence(sample_size: pd.Series) -> pd.Series:
     return pd.Series(np.select(conditions, labels, "insufficient"), index=sample_size.index)
 
 
-def price_targets(cpus: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
-    """One row per CPU in `cpus` (`id`), from `listings` (`id`, `cpu_id`, `status`, `adjusted_price_usd`).
+def price_targets(statistics: pd.DataFrame) -> pd.DataFrame:
+    """One row per CPU, from its price `statistics` (`price_statistics.exact_where_needed`: aligned with
+    the CPUs, every value either exact or within an error that changes nothing written).
 
-    Columns: `cpu_id`, `sample_size` (n), `mean_price` (`statistics.mean` of P, NaN without prices)
-    and `sd_price` (`statistics.stdev` of P, NaN below two prices), both unrounded dollars; the four
-    `price_target_*` values in dollars, `price_target_confidence`, `price_error`: why the CPU's
-    listings make it an error (an active listing whose adjusted price is not a finite number), else None;
-    and the spread flags from the same prices, `wide_price_range` and `outlier_count` (see `spread`).
+    Columns: `cpu_id`, `sample_size` (n), `mean_price` and `sd_price` (dollars, unrounded; NaN without
+    prices, and below two prices for sd); the four `price_target_*` values in dollars,
+    `price_target_confidence`; `price_error`: why the CPU's listings make it an error (an active listing
+    whose adjusted price is not a finite number), else None; the spread flags `wide_price_range` and
+    `outlier_count` (see `spread`); and `recomputed_exactly`: whether its statistics were recomputed
+    from its prices because the float sums could not decide a written value.
     """
-    samples, position, bad = price_samples(cpus, listings)
-    n = samples.count()
-    mean, sd = grouped_mean_stdev(samples.at, samples.prices, len(cpus))
+    n = statistics["sample_size"].to_numpy()
+    mean, sd = statistics["mean_price"].to_numpy(), statistics["sd_price"].to_numpy()
     frame = pd.DataFrame(
         {
-            "cpu_id": cpus["id"].to_numpy(),
+            "cpu_id": statistics["cpu_id"].to_numpy(),
             "sample_size": n,
             "mean_price": mean,
             "sd_price": sd,
@@ -52,20 +51,15 @@ def price_targets(cpus: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
         }
     )
     frame["price_target_confidence"] = confidence(frame["sample_size"])
-    frame["price_error"] = _price_errors(listings, bad, position, len(cpus))
-    frame["wide_price_range"] = wide_price_range(n, mean, sd)
-    frame["outlier_count"] = outlier_count(samples)
-    return frame
-
-
-def _price_errors(listings: pd.DataFrame, bad: np.ndarray, position: np.ndarray, cpu_count: int) -> list:
-    """Per CPU: a message naming its first active listing with a non-finite price, and how many it has."""
-    errors: list = [None] * cpu_count
-    bad_listings = listings.loc[bad, ["id", "adjusted_price_usd"]].assign(at=position[bad])
-    for at, group in bad_listings.groupby("at", sort=False):
-        first = group.iloc[0]
-        errors[at] = (
-            f"{len(group)} active listing(s) with an adjusted price that is not a finite number"
-            f" (listing {first['id']}: {first['adjusted_price_usd']!r})"
+    frame["price_error"] = [
+        f"{count} active listing(s) with an adjusted price that is not a finite number (listing {listing}: {price!r})"
+        if count
+        else None
+        for count, listing, price in zip(
+            statistics["invalid_prices"], statistics["first_invalid_listing"], statistics["first_invalid_price"]
         )
-    return errors
+    ]
+    frame["wide_price_range"] = wide_price_range(n, mean, sd)
+    frame["outlier_count"] = statistics["outlier_count"].to_numpy()
+    frame["recomputed_exactly"] = statistics["exact"].to_numpy()
+    return frame

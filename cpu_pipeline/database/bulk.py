@@ -1,8 +1,10 @@
 """The pipeline's reads and writes, all in bulk: no per-CPU queries.
 
-Two reads of Deal Brain's tables (`load_cpus`, `load_listings`), the write-back into `cpu`
-(`write_analytics`), and the pipeline's own tables: a day's snapshot (`write_history`), the history
-the trends read (`load_history`) and the trends (`write_trends`).
+Reads of Deal Brain's tables: the CPUs (`load_cpus`), the listings summarised per CPU
+(`load_listing_figures`: on PostgreSQL in one statement inside the database, so that no listing travels;
+on SQLite from the rows, chunk by chunk) and the usable prices of a few CPUs (`load_usable_prices`);
+the write-back into `cpu` (`write_analytics`), and the pipeline's own tables: a day's snapshot
+(`write_history`), the history the trends read (`load_history`) and the trends (`write_trends`).
 
 Reads on PostgreSQL go through `COPY ... TO STDOUT` into Arrow's CSV reader, about five times
 faster than `pandas.read_sql` at a million rows, and exact: every double arrives bit for bit
@@ -30,6 +32,7 @@ import pyarrow as pa
 import pyarrow.csv
 import sqlalchemy as sa
 
+from cpu_pipeline.analytics import listing_figures
 from cpu_pipeline.database import schema
 
 # The columns the pipeline reads; the grants give SELECT on exactly these.
@@ -39,6 +42,51 @@ READ_COLUMNS = {
 }
 CPU_QUERY = f"SELECT {', '.join(READ_COLUMNS['cpu'])} FROM cpu ORDER BY id"
 LISTING_QUERY = f"SELECT {', '.join(READ_COLUMNS['listing'])} FROM listing"
+# `listing_figures.FIGURE_COLUMNS` in one statement, every rule as `listing_figures` states it: P, the
+# active listings' positive finite prices (a stored NaN sorts above every number in PostgreSQL, so
+# `< 'Infinity'` leaves it out); sums over the ordinary prices only, computed in CASE so that PostgreSQL,
+# which refuses a float overflow or underflow with an error, never meets one; quartiles with
+# `percentile_cont`; the outliers counted against the fences in a second pass over the same rows.
+_ORDINARY = f"price BETWEEN {listing_figures.ORDINARY_PRICES[0]} AND {listing_figures.ORDINARY_PRICES[1]}"
+_NOT_FINITE = "price IN ('NaN', 'Infinity', '-Infinity')"
+_FENCES_APPLY = f"f.sample_size >= {listing_figures.OUTLIER_MIN_PRICES} AND f.extreme_prices = 0"
+_FENCE = listing_figures.IQR_FENCE
+LISTING_FIGURES_QUERY = f"""
+WITH active AS NOT MATERIALIZED (
+    SELECT id, cpu_id, adjusted_price_usd::float8 AS price,
+           adjusted_price_usd::float8 > 0 AND adjusted_price_usd::float8 < 'Infinity' AS usable
+    FROM listing WHERE status = 'active' AND cpu_id IS NOT NULL
+), figures AS (
+    SELECT cpu_id,
+           count(*) AS active_listings,
+           count(*) FILTER (WHERE usable) AS sample_size,
+           coalesce(sum(CASE WHEN usable AND {_ORDINARY} THEN price END), 0) AS price_sum,
+           coalesce(sum(CASE WHEN usable AND {_ORDINARY} THEN price * price END), 0) AS price_sum_of_squares,
+           count(*) FILTER (WHERE usable AND NOT {_ORDINARY}) AS extreme_prices,
+           percentile_cont(0.25) WITHIN GROUP (ORDER BY price) FILTER (WHERE usable) AS price_q1,
+           percentile_cont(0.75) WITHIN GROUP (ORDER BY price) FILTER (WHERE usable) AS price_q3,
+           count(*) FILTER (WHERE {_NOT_FINITE}) AS invalid_prices,
+           min(id) FILTER (WHERE {_NOT_FINITE}) AS first_invalid_listing
+    FROM active GROUP BY cpu_id
+), outliers AS (
+    SELECT a.cpu_id, count(*) AS outliers
+    FROM active AS a JOIN figures AS f USING (cpu_id)
+    WHERE a.usable AND {_FENCES_APPLY}
+      AND (a.price < f.price_q1 - {_FENCE}::float8 * (f.price_q3 - f.price_q1)
+           OR a.price > f.price_q3 + {_FENCE}::float8 * (f.price_q3 - f.price_q1))
+    GROUP BY a.cpu_id
+)
+SELECT f.cpu_id, f.active_listings, f.sample_size, f.price_sum, f.price_sum_of_squares, f.extreme_prices,
+       f.price_q1, f.price_q3, CASE WHEN {_FENCES_APPLY} THEN coalesce(o.outliers, 0) END AS outlier_count,
+       f.invalid_prices, f.first_invalid_listing,
+       (SELECT adjusted_price_usd::text FROM listing WHERE id = f.first_invalid_listing) AS first_invalid_price
+FROM figures AS f LEFT JOIN outliers AS o USING (cpu_id)
+ORDER BY f.cpu_id
+"""
+# The sort behind the per-CPU quartiles stays in memory (the default 4 MB spills a million rows to disk).
+FIGURES_WORK_MEM = "256MB"
+# SQLite's rows are summarised this many at a time: memory stays flat however many listings there are.
+SQLITE_CHUNK_ROWS = 200_000
 # The columns each table must have: what the pipeline reads, and for `cpu` what it writes.
 REQUIRED_COLUMNS = {"cpu": [*READ_COLUMNS["cpu"], *schema.ANALYTICS_COLUMNS], "listing": READ_COLUMNS["listing"]}
 # Deal Brain's ORM stamps `cpu.updated_at` on every write; where the column exists, the write-back does too.
@@ -74,17 +122,65 @@ def check_schema(engine: sa.Engine, table: str) -> None:
 
 def load_cpus(engine: sa.Engine) -> pd.DataFrame:
     check_schema(engine, "cpu")
-    return _read(engine, "cpu", CPU_QUERY)
+    text = [column for column in READ_COLUMNS["cpu"] if isinstance(schema.cpu.c[column].type, sa.String)]
+    return _read(engine, CPU_QUERY, text_columns=text)
 
 
-def load_listings(engine: sa.Engine) -> pd.DataFrame:
+def load_listing_figures(engine: sa.Engine) -> pd.DataFrame:
+    """The listings summarised per CPU (`listing_figures.FIGURE_COLUMNS`, one row per CPU id with active
+    listings): on PostgreSQL by one statement in the database, on SQLite from the rows in chunks."""
     check_schema(engine, "listing")
-    return _read(engine, "listing", LISTING_QUERY, categorical=("status",))
+    if engine.dialect.name == "postgresql":
+        return _read(engine, LISTING_FIGURES_QUERY, text_columns=["first_invalid_price"], work_mem=FIGURES_WORK_MEM)
+    figures = [listing_figures.summarise(chunk) for chunk in _listings_by_cpu(engine)]
+    return pd.concat(figures, ignore_index=True) if figures else listing_figures.summarise(_no_listings())
 
 
-def _read(engine: sa.Engine, table: str, query: str, categorical: tuple[str, ...] = ()) -> pd.DataFrame:
-    """The query's rows from `table`; the `categorical` text columns as pandas categoricals (a few
-    distinct values in a million rows: a small code per row instead of a string object)."""
+def load_usable_prices(engine: sa.Engine, cpu_ids: list[int]) -> pd.DataFrame:
+    """P of the CPUs `cpu_ids` (`cpu_id`, `price`: each usable price as stored, as a float)."""
+    if engine.dialect.name == "postgresql":
+        ids = "{" + ",".join(str(int(cpu_id)) for cpu_id in cpu_ids) + "}"
+        query = (
+            "SELECT cpu_id, adjusted_price_usd::float8 AS price FROM listing WHERE status = 'active' "
+            f"AND cpu_id = ANY('{ids}'::integer[]) AND adjusted_price_usd::float8 > 0 "
+            "AND adjusted_price_usd::float8 < 'Infinity'"
+        )
+        return _read(engine, query)
+    chunks = [listing_figures.usable_prices(chunk, cpu_ids) for chunk in _listings_by_cpu(engine)]
+    return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame({"cpu_id": [], "price": []})
+
+
+def _no_listings() -> pd.DataFrame:
+    return pd.DataFrame({column: pd.Series(dtype=object) for column in READ_COLUMNS["listing"]})
+
+
+def _listings_by_cpu(engine: sa.Engine) -> Iterator[pd.DataFrame]:
+    """SQLite's listing rows in chunks of about `SQLITE_CHUNK_ROWS`, ordered by CPU, each holding all
+    the rows of its CPUs: the rows of a chunk's last CPU id (as a number) wait for the next chunk. The
+    order is SQLite's own (numbers before text), so ids of every kind stay together."""
+    with engine.connect() as connection:
+        chunks = pd.read_sql_query(sa.text(f"{LISTING_QUERY} ORDER BY cpu_id"), connection, chunksize=SQLITE_CHUNK_ROWS)
+        carried = None
+        for chunk in chunks:
+            if chunk.empty:
+                continue
+            rows = chunk if carried is None else pd.concat([carried, chunk], ignore_index=True)
+            key = pd.to_numeric(rows["cpu_id"], errors="coerce")
+            last = key.iloc[-1]
+            boundary = key.eq(last) if last == last else key.isna()
+            carried, complete = rows[boundary], rows[~boundary]
+            if len(complete):
+                yield complete
+        if carried is not None and len(carried):
+            yield carried
+
+
+def _read(
+    engine: sa.Engine, query: str, text_columns: list[str] = (), categorical: tuple[str, ...] = (), work_mem: str | None = None
+) -> pd.DataFrame:
+    """The query's rows; `text_columns` read as text whatever they hold, the `categorical` ones among
+    them as pandas categoricals (a few distinct values in a million rows: a small code per row instead
+    of a string object); on PostgreSQL with `work_mem` for the statement where given."""
     if engine.dialect.name != "postgresql":
         with engine.connect() as connection:
             return pd.read_sql_query(sa.text(query), connection).astype(dict.fromkeys(categorical, "category"))
@@ -100,15 +196,14 @@ def _read(engine: sa.Engine, table: str, query: str, categorical: tuple[str, ...
             _driver_errors_as_sqlalchemy(engine.dialect, connection.driver_connection, copy, connection.invalidate),
             connection.cursor() as cursor,
         ):
+            if work_mem:  # for this transaction only: the connection returns to the pool rolled back
+                cursor.execute(f"SET LOCAL work_mem = '{work_mem}'")
             cursor.copy_expert(copy, buffer)
     finally:
         connection.close()
     data = buffer.getbuffer()
     if unchecked:  # a sequence that is not UTF-8 becomes U+FFFD rather than fail the run, or reach a log as bytes
         data = bytes(data).decode("utf-8", errors="replace").encode()
-    text_columns = [
-        column for column in READ_COLUMNS[table] if isinstance(schema.metadata.tables[table].c[column].type, sa.String)
-    ]
     arrow = pyarrow.csv.read_csv(
         pa.BufferReader(pa.py_buffer(data)),  # parsed in place, not copied into Arrow first
         convert_options=pyarrow.csv.ConvertOptions(

@@ -62,8 +62,11 @@ class AppDatabase(dg.ConfigurableResource):
     def load_cpus(self) -> pd.DataFrame:
         return self._reading(bulk.load_cpus)
 
-    def load_listings(self) -> pd.DataFrame:
-        return self._reading(bulk.load_listings)
+    def load_listing_figures(self) -> pd.DataFrame:
+        return self._reading(bulk.load_listing_figures)
+
+    def load_usable_prices(self, cpu_ids: list[int]) -> pd.DataFrame:
+        return self._reading(lambda engine: bulk.load_usable_prices(engine, cpu_ids))
 
     def listing_change_signal(self) -> str:
         """A short text that changes whenever the `listing` table does (`database/change_signal.py`)."""

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from cpu_pipeline.analytics.performance import performance_metrics, rating
-from cpu_pipeline.analytics.price_targets import price_targets
+from cpu_pipeline_tests.catalogues import targets_of
 
 
 def _metrics(cpus: list[tuple], prices: dict[int, list]) -> pd.DataFrame:
@@ -20,7 +20,7 @@ def _metrics(cpus: list[tuple], prices: dict[int, list]) -> pd.DataFrame:
             "adjusted_price_usd": pd.Series([p for _, p in rows], dtype=object),
         }
     )
-    return performance_metrics(frame, price_targets(frame, listings)).set_index("cpu_id")
+    return performance_metrics(frame, targets_of(frame, listings)).set_index("cpu_id")
 
 
 def test_dollars_per_mark_are_rounded_to_four_decimals():

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cpu_pipeline.analytics.price_targets import price_targets
+from cpu_pipeline_tests.catalogues import targets_of
 
 
 def _catalogue(prices_by_cpu: dict[int, list], status: str = "active"):
@@ -23,7 +23,7 @@ def _catalogue(prices_by_cpu: dict[int, list], status: str = "active"):
 
 
 def _targets(prices_by_cpu, **kwargs) -> pd.DataFrame:
-    return price_targets(*_catalogue(prices_by_cpu, **kwargs)).set_index("cpu_id")
+    return targets_of(*_catalogue(prices_by_cpu, **kwargs)).set_index("cpu_id")
 
 
 def test_worked_case_high_confidence():
@@ -78,7 +78,7 @@ def test_only_active_positive_adjusted_prices_count():
     listings.loc[5, "status"] = "archived"
     listings.loc[6, "status"] = "pending"
     listings["price_usd"] = 1_000_000  # the list price is never used
-    row = price_targets(cpus, listings).set_index("cpu_id").loc[1]
+    row = targets_of(cpus, listings).set_index("cpu_id").loc[1]
     assert row.sample_size == 2
     assert row.price_target_good == 150.0
     assert row.price_error is None
@@ -106,7 +106,7 @@ def test_a_non_finite_active_price_is_an_error_not_a_crash(bad):
 def test_an_infinite_price_in_a_float_column_is_an_error_and_never_a_value():
     cpus, listings = _catalogue({1: [100.0, float("inf")], 2: [300.0, 310.0]})
     listings["adjusted_price_usd"] = listings["adjusted_price_usd"].astype("float64")
-    targets = price_targets(cpus, listings).set_index("cpu_id")
+    targets = targets_of(cpus, listings).set_index("cpu_id")
     assert "not a finite number" in targets.loc[1].price_error
     assert targets.loc[1].sample_size == 1
     assert targets.loc[2].price_target_good == 305.0
@@ -121,7 +121,7 @@ def test_a_non_finite_price_on_an_archived_listing_is_ignored():
 def test_listings_without_a_known_cpu_are_ignored():
     cpus, listings = _catalogue({1: [100, 200]})
     extra = pd.DataFrame({"id": [10, 11], "cpu_id": [None, 99], "status": "active", "adjusted_price_usd": [5.0, "NaN"]})
-    targets = price_targets(cpus, pd.concat([listings, extra], ignore_index=True))
+    targets = targets_of(cpus, pd.concat([listings, extra], ignore_index=True))
     assert targets["sample_size"].tolist() == [2]
     assert targets["price_error"].isna().all()
 
@@ -129,7 +129,7 @@ def test_listings_without_a_known_cpu_are_ignored():
 def test_cpus_without_listings_still_get_a_row():
     cpus = pd.DataFrame({"id": [1, 2], "name": ["a", "b"]})
     listings = pd.DataFrame({"id": [], "cpu_id": [], "status": [], "adjusted_price_usd": []})
-    targets = price_targets(cpus, listings)
+    targets = targets_of(cpus, listings)
     assert targets["sample_size"].tolist() == [0, 0]
     assert targets["price_target_confidence"].tolist() == ["insufficient", "insufficient"]
 

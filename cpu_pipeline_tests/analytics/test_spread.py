@@ -1,6 +1,6 @@
 import pandas as pd
 
-from cpu_pipeline.analytics.price_targets import price_targets
+from cpu_pipeline_tests.catalogues import targets_of
 
 
 def _spread(prices_by_cpu: dict[int, list]) -> pd.DataFrame:
@@ -9,7 +9,7 @@ def _spread(prices_by_cpu: dict[int, list]) -> pd.DataFrame:
     listings = pd.DataFrame(
         {"id": range(len(rows)), "cpu_id": [c for c, _ in rows], "status": "active", "adjusted_price_usd": [p for _, p in rows]}
     )
-    return price_targets(cpus, listings).set_index("cpu_id")
+    return targets_of(cpus, listings).set_index("cpu_id")
 
 
 def test_a_wide_price_range_is_an_sd_above_thirty_percent_of_the_mean():
@@ -38,5 +38,5 @@ def test_spread_counts_only_the_prices_of_p():
             "adjusted_price_usd": [100, 101, 102, 103, 9000, 0],
         }
     )
-    row = price_targets(cpus, listings).iloc[0]
+    row = targets_of(cpus, listings).iloc[0]
     assert row["outlier_count"] == 0

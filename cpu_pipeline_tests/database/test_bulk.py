@@ -6,9 +6,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from cpu_pipeline.analytics.validation import parse_numbers
 from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
-from cpu_pipeline.database import bulk, schema
+from cpu_pipeline.database import bulk, demo_catalogue, schema
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import cpu, listings_for
 from cpu_pipeline_tests.conftest import fresh_postgres_database
@@ -21,16 +20,35 @@ def _rows(cpu_ids, good: float, confidence: str = "low") -> pd.DataFrame:
     )
 
 
-def test_loads_keep_nan_text_apart_from_null(database_url):
-    prices = [300, None, "NaN"] if database_url.startswith("postgresql") else [300, None, "NaN", "abc", " 12.5 "]
-    catalogues.write(database_url, [cpu(1)], listings_for(1, prices))
-    engine = sa.create_engine(database_url)
-    listings = bulk.load_listings(engine).sort_values("id")
-    values, invalid = parse_numbers(listings["adjusted_price_usd"])
-    assert values.iloc[0] == 300 and pd.isna(values.iloc[1])
-    assert invalid.tolist()[:3] == [False, False, True]  # NULL is missing; 'NaN' is invalid
-    assert listings["status"].dtype == "category"
-    assert bulk.load_cpus(engine)["name"].tolist() == ["Test CPU 1"]
+def test_listing_figures_tell_an_invalid_price_from_a_missing_one(database_url):
+    sqlite = not database_url.startswith("postgresql")
+    prices = [300, None, "NaN", 150, -5, 0] + (["abc", " 12.5 "] if sqlite else [])
+    catalogues.write(database_url, [cpu(1)], listings_for(1, prices) + listings_for(1, [999], status="archived", first_id=5000))
+    figures = bulk.load_listing_figures(sa.create_engine(database_url)).set_index("cpu_id").loc[1]
+    assert figures["active_listings"] == len(prices)
+    assert figures["sample_size"] == (3 if sqlite else 2)  # 300, 150 (and 12.5): NULL, NaN, text, <= 0 are not prices
+    assert figures["price_sum"] == (462.5 if sqlite else 450.0)
+    assert figures["invalid_prices"] == (2 if sqlite else 1)  # NaN (and abc); NULL is missing, not invalid
+    assert figures["first_invalid_listing"] == 1002 and figures["first_invalid_price"] == "NaN"
+    assert bulk.load_cpus(sa.create_engine(database_url))["name"].tolist() == ["Test CPU 1"]
+
+
+def test_both_stores_summarise_a_catalogue_alike_and_sqlite_alike_in_any_chunking(sqlite_url, postgres_url, monkeypatch):
+    cpus, listings = demo_catalogue.generate_catalogue(60, 3000, seed=8)
+    for url in (sqlite_url, postgres_url):
+        engine = sa.create_engine(url)
+        demo_catalogue.write_catalogue(engine, cpus, listings)
+        engine.dispose()
+    on_postgres = bulk.load_listing_figures(sa.create_engine(postgres_url)).set_index("cpu_id")
+    on_sqlite = bulk.load_listing_figures(sa.create_engine(sqlite_url)).set_index("cpu_id")
+    monkeypatch.setattr(bulk, "SQLITE_CHUNK_ROWS", 97)
+    in_chunks = bulk.load_listing_figures(sa.create_engine(sqlite_url)).set_index("cpu_id")
+    pd.testing.assert_frame_equal(in_chunks, on_sqlite)
+    exact = ["active_listings", "sample_size", "extreme_prices", "price_q1", "price_q3", "outlier_count", "invalid_prices"]
+    pd.testing.assert_frame_equal(on_sqlite[exact], on_postgres[exact], check_dtype=False)
+    # Float sums in another order: equal to within a few ulps, which price_statistics allows for.
+    for column in ("price_sum", "price_sum_of_squares"):
+        np.testing.assert_allclose(on_sqlite[column], on_postgres[column], rtol=1e-12)
 
 
 # Names as Deal Brain holds them: a sign outside ASCII, model numbers alone (which look like numbers), an empty one.
@@ -46,7 +64,7 @@ def test_text_arrives_as_stored_whatever_the_server_encoding(encoding):
         engine = sa.create_engine(url)
         cpus = bulk.load_cpus(engine)
         assert cpus["name"].tolist() == NAMES and cpus["manufacturer"].tolist() == ["Intel"] * len(NAMES)
-        assert bulk.load_listings(engine)["status"].tolist() == ["active"]
+        assert bulk.load_listing_figures(engine)["active_listings"].tolist() == [1]
         engine.dispose()
 
 
@@ -64,8 +82,8 @@ def test_prices_arrive_as_the_exact_doubles_stored(postgres_url):
     # in six of these an ulp wrong, which would move a mean across a rounding boundary.
     stored = np.random.default_rng(4).uniform(20, 2000, 2000) * 0.967
     catalogues.write(postgres_url, [cpu(1)], listings_for(1, stored.tolist()))
-    loaded = bulk.load_listings(sa.create_engine(postgres_url)).sort_values("id")["adjusted_price_usd"]
-    assert loaded.to_numpy().tolist() == stored.tolist()
+    loaded = bulk.load_usable_prices(sa.create_engine(postgres_url), [1])["price"]
+    assert sorted(loaded.to_numpy().tolist()) == sorted(stored.tolist())
 
 
 def test_an_older_numeric_price_column_is_read_as_the_same_floats(postgres_url):
@@ -73,8 +91,8 @@ def test_an_older_numeric_price_column_is_read_as_the_same_floats(postgres_url):
     engine = sa.create_engine(postgres_url)
     with engine.begin() as connection:
         connection.execute(sa.text("ALTER TABLE listing ALTER COLUMN adjusted_price_usd TYPE numeric(10, 2)"))
-    loaded = bulk.load_listings(engine).sort_values("id")["adjusted_price_usd"]
-    assert loaded.iloc[:3].tolist() == [97.28, 0.1, 123456.78] and pd.isna(loaded.iloc[3])
+    assert sorted(bulk.load_usable_prices(engine, [1])["price"].tolist()) == [0.1, 97.28, 123456.78]
+    assert bulk.load_listing_figures(engine)["active_listings"].tolist() == [4]
 
 
 def test_a_missing_table_or_column_is_named(sqlite_url):

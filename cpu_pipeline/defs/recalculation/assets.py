@@ -14,6 +14,7 @@ import pandas as pd
 
 from cpu_pipeline.analytics import write_back
 from cpu_pipeline.analytics.performance import performance_metrics
+from cpu_pipeline.analytics.price_statistics import exact_where_needed
 from cpu_pipeline.analytics.price_targets import price_targets
 from cpu_pipeline.defs.recalculation import checks
 from cpu_pipeline.lib.app_database import AppDatabase
@@ -53,13 +54,15 @@ def cpus(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.Mat
 @dg.asset(
     group_name=GROUP,
     pool=CPU_METRICS_POOL,
-    description="Every listing's CPU, status and adjusted price, as stored (the list price is never used).",
+    description="Deal Brain's active listings summarised per CPU (one row per CPU): the count and float sums of "
+    "the usable adjusted prices, their quartiles and outliers, and the listings whose price is not a finite number. "
+    "On PostgreSQL the database computes them in one statement: no listing leaves it.",
 )
 def listings(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
-    frame = read_retrying(context, app_database.load_listings)
+    frame = read_retrying(context, app_database.load_listing_figures)
     return dg.MaterializeResult(
         value=frame,
-        metadata={"dagster/row_count": len(frame), "active_listings": int((frame["status"] == "active").sum())},
+        metadata={"dagster/row_count": len(frame), "active_listings": int(frame["active_listings"].sum())},
     )
 
 
@@ -69,10 +72,16 @@ def listings(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg
     check_specs=checks.PRICE_TARGET_CHECKS,
     description="Per CPU: great / good / fair prices from the mean and sample standard deviation of its "
     "active listings' positive adjusted prices, with the sample size and a confidence; and the "
-    "spread flags `wide_price_range` and `outlier_count` from the same prices.",
+    "spread flags `wide_price_range` and `outlier_count` from the same prices. A CPU whose float sums "
+    "could not decide a written value is recomputed exactly from its prices, read for it alone.",
 )
-def cpu_price_targets(cpus: pd.DataFrame, listings: pd.DataFrame):  # checks make several outputs: no annotation
-    frame = price_targets(cpus, listings)
+def cpu_price_targets(
+    context: dg.AssetExecutionContext, app_database: AppDatabase, cpus: pd.DataFrame, listings: pd.DataFrame
+):  # checks make several outputs: no annotation
+    statistics = exact_where_needed(
+        cpus, listings, lambda cpu_ids: read_retrying(context, lambda: app_database.load_usable_prices(cpu_ids))
+    )
+    frame = price_targets(statistics)
     confidence = frame["price_target_confidence"].value_counts()
     return dg.MaterializeResult(
         value=frame,
@@ -82,6 +91,8 @@ def cpu_price_targets(cpus: pd.DataFrame, listings: pd.DataFrame):  # checks mak
             "cpus_insufficient": int(confidence.get("insufficient", 0)),
             **{f"confidence_{label}": int(confidence.get(label, 0)) for label in ("high", "medium", "low")},
             "cpus_with_invalid_prices": int(frame["price_error"].notna().sum()),
+            # See analytics/price_statistics.py: how many CPUs the float sums could not decide.
+            "cpus_recomputed_exactly": int(frame["recomputed_exactly"].sum()),
         },
         check_results=checks.price_target_results(frame),
     )

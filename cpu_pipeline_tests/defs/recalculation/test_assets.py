@@ -5,9 +5,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from cpu_pipeline.analytics import listing_figures
 from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
 from cpu_pipeline.database import schema
 from cpu_pipeline.defs.recalculation import assets, checks
+from cpu_pipeline.lib.app_database import AppDatabase
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, WORKED_MEDIUM, cpu, listings_for
 from cpu_pipeline_tests.conftest import fresh_postgres_database
@@ -76,7 +78,8 @@ def test_metadata_reports_counts_error_rate_and_a_preview(sqlite_url):
     assert metadata["cpus_rated"] == 12
     assert metadata["best_value"].count("| Test CPU") == 10
     [loaded] = result.asset_materializations_for_node("listings")
-    assert loaded.metadata["dagster/row_count"].value == 36
+    assert loaded.metadata["dagster/row_count"].value == 12  # one row per CPU: the listings summarised
+    assert loaded.metadata["active_listings"].value == 36
 
 
 def _preview(result: dg.ExecuteInProcessResult, node: str, name: str) -> str:
@@ -228,10 +231,13 @@ def test_the_thresholds_are_configurable(sqlite_url):
     assert not materialize(sqlite_url, run_config=strict).success
 
 
-def test_the_derivations_can_be_called_directly_with_frames():
-    cpus = pd.DataFrame([cpu(1), cpu(2, multi=-3)])
-    listings = pd.DataFrame(listings_for(1, WORKED_MEDIUM) + listings_for(2, [10, 20]))
-    targets = assets.cpu_price_targets(cpus=cpus, listings=listings)
+def test_the_derivations_can_be_called_directly_with_frames(sqlite_url):
+    rows = [cpu(1), cpu(2, multi=-3)], listings_for(1, WORKED_MEDIUM) + listings_for(2, [10, 20])
+    catalogues.write(sqlite_url, *rows)  # where the step reads the prices of a CPU it recomputes exactly
+    cpus, figures = pd.DataFrame(rows[0]), listing_figures.summarise(pd.DataFrame(rows[1]))
+    targets = assets.cpu_price_targets(
+        context=dg.build_asset_context(), app_database=AppDatabase(url=sqlite_url), cpus=cpus, listings=figures
+    )
     assert targets.value.set_index("cpu_id").loc[1, "price_target_good"] == 400.0
     assert all(check.passed for check in targets.check_results)
     performance = assets.cpu_performance_metrics(
