@@ -4,8 +4,12 @@ instances/production/dagster.yaml.
 Both run as child processes in sessions of their own, with SIGINT and SIGTERM reset to their
 defaults (processes started here may inherit them as ignored), and are stopped by process group.
 On Linux they also get SIGTERM when the process that started them dies, however it dies (SIGKILL
-included), and shut down their code servers as on Ctrl-C. A run worker they started is left to finish
-its run: it writes its outcome to the instance, and run monitoring fails it if it dies.
+included), and shut down their code servers as on Ctrl-C.
+
+Ctrl-C (or SIGTERM) on `serve` stops the webserver and the daemon first, so nothing more is launched,
+lets the runs in progress finish for CPU_PIPELINE_STOP_GRACE_SECONDS, cancels those left through
+Dagster's termination (`in_flight_runs.py`), then stops every process; its last line says what became of
+each run. Dagster logs at DAGSTER_LOG_LEVEL (warning: nothing for a sensor tick that did nothing).
 """
 
 import ctypes
@@ -21,7 +25,7 @@ import dagster as dg
 import sqlalchemy as sa
 from dagster._daemon.controller import DEFAULT_HEARTBEAT_INTERVAL_SECONDS
 
-from cpu_pipeline import settings
+from cpu_pipeline import in_flight_runs, settings
 from cpu_pipeline.database.engine import masked, scrub
 
 # The production instance's folder (its DAGSTER_HOME), relative to the repository root.
@@ -122,7 +126,17 @@ class Stack:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    def stop_launching(self) -> None:
+        """SIGTERM to the webserver and the daemon alone, not their process groups: they stop serving,
+        scheduling and launching, and ask their code servers to shut down once the runs those started
+        have finished, while the run workers go on."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+
     def stop(self, timeout: float = 20) -> None:
+        """Stop every process of the stack, run workers included: SIGTERM to each process group, then
+        SIGKILL to any process left after `timeout` seconds."""
         for process in self.processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
@@ -148,15 +162,21 @@ def start(
     env: dict[str, str] | None = None,
     log_dir: Path | None = None,
     host: str = "127.0.0.1",
+    log_level: str = "warning",
 ) -> Stack:
     """Start the webserver (on `host`:`port`, loopback unless told otherwise) and the daemon for
-    the workspace in `root`, on the instance in `dagster_home`; both die with this process's main thread."""
+    the workspace in `root`, on the instance in `dagster_home`, logging at `log_level` (one of
+    settings.LOG_LEVELS), their code servers too; both die with this process's main thread."""
+    levels = ["--code-server-log-level", log_level]
     bin_dir = Path(sys.executable).parent
     child_env = {**os.environ, **(env or {}), "DAGSTER_HOME": str(dagster_home)}
     stack = Stack(port, host)
     commands = {
-        "webserver": [str(bin_dir / "dagster-webserver"), "-h", host, "-p", str(port), "-w", "workspace.yaml"],
-        "daemon": [str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+        "webserver": [
+            *(str(bin_dir / "dagster-webserver"), "-h", host, "-p", str(port), "-w", "workspace.yaml"),
+            *("--dagster-log-level", log_level, *levels),
+        ],
+        "daemon": [str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml", "--log-level", log_level, *levels],
     }
     for name, command in commands.items():
         output = open(log_dir / f"{name}.log", "w") if log_dir else None
@@ -175,7 +195,9 @@ def start(
 
 
 def serve(root: Path, port: int, host: str = "127.0.0.1", configured: settings.Settings | None = None) -> int:
-    """Run the stack in the foreground until Ctrl-C, SIGTERM, or one of its processes exits.
+    """Run the stack in the foreground until Ctrl-C, SIGTERM, or one of its processes exits; then stop
+    it, on Ctrl-C or SIGTERM letting the runs in progress finish or canceling them (module docstring),
+    and print a last line starting `stack stopped`. Returns 0 when stopped so, 1 when a process exited.
 
     `configured`: the settings the command started with; read from the environment now when not given.
     Raises StackError, before starting anything, when a variable it needs is missing, Dagster's
@@ -189,19 +211,38 @@ def serve(root: Path, port: int, host: str = "127.0.0.1", configured: settings.S
         raise StackError(f"{home}/dagster.yaml or {root}/workspace.yaml is missing: run `make serve` in the repository root.")
     with dg.DagsterInstance.from_config(str(home)) as instance:
         check_no_other_daemon(instance)
-    stack = start(root, dagster_home=home, port=port, host=host)
-    print(f"Dagster UI on {stack.url} (instance {home}); Ctrl-C stops the webserver and the daemon.")
+        stack = start(root, dagster_home=home, port=port, host=host, log_level=configured.dagster_log_level)
+        print(
+            f"Dagster UI on {stack.url} (instance {home}); Ctrl-C stops the webserver and the daemon, "
+            f"letting a run in progress finish for up to {configured.stop_grace_seconds} s.",
+            flush=True,
+        )
+        return _run_until_stopped(stack, instance, configured.stop_grace_seconds)
 
+
+def _run_until_stopped(stack: Stack, instance: dg.DagsterInstance, grace_seconds: float) -> int:
     def stop_on_signal(signum, _frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, stop_on_signal)
     signal.signal(signal.SIGTERM, stop_on_signal)
+    endings: list[in_flight_runs.Ending] = []
     try:
         while all(process.poll() is None for process in stack.processes):
             time.sleep(0.5)
-        return 1  # a process died on its own: its output above says why
+        code, why = 1, "a process exited on its own (its output above says why)"
     except KeyboardInterrupt:
-        return 0
+        code, why = 0, "on request"
+        stack.stop_launching()
+        endings = in_flight_runs.drain(instance, grace_seconds)
     finally:
+        # Past this point a Ctrl-C would only leave processes or a run behind: the stop is bounded.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
+    endings = in_flight_runs.mark_canceled(instance, endings)
+    waiting = in_flight_runs.queued(instance)
+    runs = "; ".join(str(ending) for ending in endings) or "no run was in progress"
+    queue = f"; {waiting} queued run(s) wait for the next start" if waiting else ""
+    print(f"stack stopped {why}: {runs}{queue}.", flush=True)
+    return code

@@ -83,6 +83,16 @@ def _port(value: str) -> int:
     return port
 
 
+# The levels Dagster's webserver and daemon accept (`--log-level`).
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def _log_level(value: str) -> str:
+    if value.lower() not in LOG_LEVELS:
+        raise ValueError("not one of Dagster's log levels")
+    return value.lower()
+
+
 def _cron(value: str) -> str:
     if not is_valid_cron_string(value):
         raise ValueError("not a cron expression of five fields (minute hour day month weekday)")
@@ -181,7 +191,8 @@ VARIABLES = (
     ),
     Variable(
         "CPU_PIPELINE_SENSOR_INTERVAL_SECONDS",
-        "how often the sensors look (the listing-change trigger, the overdue alert)",
+        "how often each sensor looks (the run alerts, the snapshot after a recalculation, the listing-change "
+        "trigger, the overdue alert)",
         "a whole number of seconds above 0",
         "30",
         parse=_seconds,
@@ -229,6 +240,20 @@ VARIABLES = (
     ),
     Variable("DAGSTER_PORT", "the webserver's port (`make serve`, `make dev`)", "1 to 65535", "3000", parse=_port),
     Variable(
+        "DAGSTER_LOG_LEVEL",
+        "what Dagster's webserver and daemon log (`make serve`, `make dev`); `info` adds two lines for every sensor tick",
+        ", ".join(f"`{level}`" for level in LOG_LEVELS),
+        "warning",
+        parse=_log_level,
+    ),
+    Variable(
+        "CPU_PIPELINE_STOP_GRACE_SECONDS",
+        "how long Ctrl-C on `make serve` lets the runs in progress finish before it cancels them",
+        "a whole number of seconds above 0",
+        "60",
+        parse=_seconds,
+    ),
+    Variable(
         "DAGSTER_HOME",
         "Dagster's instance folder, read by Dagster itself; `make run` and `make dev` set "
         "`data/dagster_home`, `make serve` `instances/production`",
@@ -258,6 +283,8 @@ class Settings:
     dagster_pg_url: str | None  # DAGSTER_PG_URL
     dagster_host: str  # DAGSTER_HOST
     dagster_port: int  # DAGSTER_PORT
+    dagster_log_level: str  # DAGSTER_LOG_LEVEL, in lower case
+    stop_grace_seconds: int  # CPU_PIPELINE_STOP_GRACE_SECONDS
     dagster_home: Path | None  # DAGSTER_HOME
     given: frozenset[str]  # the variables set (and not empty)
 
@@ -300,6 +327,8 @@ def read(environ: Mapping[str, str] | None = None) -> Settings:
         dagster_pg_url=values["DAGSTER_PG_URL"],
         dagster_host=values["DAGSTER_HOST"],
         dagster_port=values["DAGSTER_PORT"],
+        dagster_log_level=values["DAGSTER_LOG_LEVEL"],
+        stop_grace_seconds=values["CPU_PIPELINE_STOP_GRACE_SECONDS"],
         dagster_home=Path(values["DAGSTER_HOME"]) if values["DAGSTER_HOME"] else None,
         given=frozenset(given),
     )

@@ -97,14 +97,14 @@ SENSORS = {
     "alert_on_failed_run": {
         "type": "RUN_STATUS",
         "default_status": dg.DefaultSensorStatus.RUNNING,
-        "minimum_interval_seconds": 5,
+        "minimum_interval_seconds": 30,  # CPU_PIPELINE_SENSOR_INTERVAL_SECONDS
         "requests": None,
         "described": True,
     },
     "alert_on_error_rate_warning": {
         "type": "RUN_STATUS",
         "default_status": dg.DefaultSensorStatus.RUNNING,
-        "minimum_interval_seconds": 5,
+        "minimum_interval_seconds": 30,  # CPU_PIPELINE_SENSOR_INTERVAL_SECONDS
         "requests": None,
         "described": True,
     },

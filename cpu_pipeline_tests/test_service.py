@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -27,7 +28,7 @@ from cpu_pipeline_tests.postgres import (
     wait_for_lock_wait,
     wait_until_backend_gone,
 )
-from cpu_pipeline_tests.served import ROOT, SCHEDULE, SCHEDULE_SELECTOR
+from cpu_pipeline_tests.served import ROOT, SCHEDULE, SCHEDULE_SELECTOR, fill_app_database
 from cpu_pipeline_tests.test_definitions import (
     ALL_DEPENDENCIES,
     EXPECTED_CHECKS,
@@ -334,10 +335,11 @@ def test_the_webserver_listens_on_loopback_only(served):
 
 
 @contextlib.contextmanager
-def _cpu_pipeline_serve(port: int, dagster_url: str, database_url: str):
-    """`cpu-pipeline serve` as an operator starts it, in a session of its own; yields it (its stdout and
-    stderr as one text pipe) and the marker every process it starts carries in its environment. Afterwards
-    every process with the marker is killed, wherever it went (an orphan is no longer a descendant)."""
+def _cpu_pipeline_serve(port: int, dagster_url: str, database_url: str, settings: dict[str, str] | None = None):
+    """`cpu-pipeline serve` as an operator starts it, in a session of its own, with `settings` (variable:
+    value) on top; yields it (its stdout and stderr as one text pipe) and the marker every process it starts
+    carries in its environment. Afterwards every process with the marker is killed, wherever it went (an
+    orphan is no longer a descendant)."""
     marker = uuid.uuid4().hex
     env = {
         **os.environ,
@@ -345,6 +347,7 @@ def _cpu_pipeline_serve(port: int, dagster_url: str, database_url: str):
         "DATABASE_URL": database_url,
         "DAGSTER_PORT": str(port),
         "CPU_PIPELINE_TEST_MARKER": marker,
+        **(settings or {}),
     }
     serving = subprocess.Popen(
         [str(Path(sys.executable).parent / "cpu-pipeline"), "serve"],
@@ -399,7 +402,40 @@ def _wait_until_none_left(marker: str, timeout: float, what: str) -> None:
     assert not left, f"{what}: " + "; ".join(Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")[:150] for pid in left)
 
 
-def test_make_serve_runs_the_stack_and_stops_cleanly_on_ctrl_c(tmp_path):
+class _Output:
+    """A process's text output, read line by line as it comes (a full pipe would stall the process)."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=lambda: self.lines.extend(process.stdout), daemon=True)
+        self._reader.start()
+
+    def wait_for(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            if time.monotonic() > deadline:
+                pytest.fail(f"no line with {text!r} within {timeout} s: {''.join(self.lines)[-3000:]}")
+            time.sleep(0.5)
+
+    def all(self) -> list[str]:
+        self._reader.join(30)  # the pipe has closed: the process and every child writing to it are gone
+        return self.lines
+
+
+def _wait_until_every_sensor_ticked(port: int, timeout: float = 180) -> None:
+    query = """{ repositoriesOrError { ... on RepositoryConnection { nodes { sensors {
+                 name sensorState { ticks(limit: 1) { status } } } } } } }"""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = requests.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=30).json()
+        sensors = [sensor for node in body["data"]["repositoriesOrError"]["nodes"] for sensor in node["sensors"]]
+        if sensors and all(sensor["sensorState"]["ticks"] for sensor in sensors):
+            return
+        time.sleep(1)
+    pytest.fail(f"not every sensor was evaluated within {timeout} s")
+
+
+def test_make_serve_is_quiet_while_idle_and_stops_cleanly_on_ctrl_c(tmp_path):
     from cpu_pipeline_tests.conftest import free_port, fresh_postgres_database
 
     port = free_port()
@@ -407,11 +443,102 @@ def test_make_serve_runs_the_stack_and_stops_cleanly_on_ctrl_c(tmp_path):
         fresh_postgres_database("cpu_pipeline_serve") as dagster_url,
         _cpu_pipeline_serve(port, dagster_url, f"sqlite:///{tmp_path / 'app.sqlite'}") as (serving, marker),
     ):
+        output = _Output(serving)
         _wait_for_ui(port, serving)
         assert len(_marked(marker)) >= 3  # the command, the webserver, the daemon (and their code servers)
+        _wait_until_every_sensor_ticked(port)  # each tick did nothing: no run, no change, nothing overdue
         serving.send_signal(signal.SIGINT)
         assert serving.wait(60) == 0
         _wait_until_none_left(marker, 30, "processes outlived Ctrl-C")
+        lines = output.all()
+    assert [line for line in lines if " - INFO - " in line or " - DEBUG - " in line] == []
+    assert lines[-1] == "stack stopped on request: no run was in progress.\n", lines[-20:]
+
+
+def _wait_until_refused(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/server_info", timeout=5)
+        except requests.ConnectionError:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"the webserver still answered {timeout} s after Ctrl-C")
+
+
+def _launch_held_at_the_write_back(port: int, app_url: str, blocker: sa.Connection) -> str:
+    """Launch the job over GraphQL with row 60 of cpu locked by `blocker`: its write-back waits there."""
+    blocker.execute(sa.text("SELECT id FROM cpu WHERE id = 60 FOR UPDATE"))
+    run_id = launch.launch_recalculation("127.0.0.1", port)
+    wait_for_lock_wait(app_url, "UPDATE cpu SET", timeout=300)
+    return run_id
+
+
+def _run_record(dagster_url: str, run_id: str) -> tuple[str, int]:
+    """The run's status as stored, and how many RUN_FAILURE events it has (what the failure alert reacts to)."""
+    failures = "SELECT count(*) FROM event_logs WHERE run_id = :run_id AND dagster_event_type = 'RUN_FAILURE'"
+    return (
+        scalar(dagster_url, "SELECT status FROM runs WHERE run_id = :run_id", run_id=run_id),
+        scalar(dagster_url, failures, run_id=run_id),
+    )
+
+
+@contextlib.contextmanager
+def _serve_on_postgres(tmp_path, settings: dict[str, str]):
+    """`cpu-pipeline serve` on fresh PostgreSQL databases, the app's with the demo catalogue; yields the
+    process, its output, its port and both URLs."""
+    from cpu_pipeline_tests.conftest import free_port, fresh_postgres_database
+
+    port = free_port()
+    with (
+        fresh_postgres_database("cpu_pipeline_serve") as dagster_url,
+        fresh_postgres_database("cpu_pipeline_app") as app_url,
+    ):
+        fill_app_database(app_url)
+        with _cpu_pipeline_serve(port, dagster_url, app_url, settings) as (serving, marker):
+            output = _Output(serving)
+            _wait_for_ui(port, serving)
+            yield serving, output, port, dagster_url, app_url
+            _wait_until_none_left(marker, 60, "processes outlived Ctrl-C")
+
+
+def test_ctrl_c_lets_a_run_in_progress_finish_within_the_grace_period(tmp_path, alert_inbox):
+    settings = {"CPU_PIPELINE_STOP_GRACE_SECONDS": "300", "ALERT_WEBHOOK_URL": alert_inbox.url}
+    with _serve_on_postgres(tmp_path, settings) as (serving, output, port, dagster_url, app_url):
+        engine = sa.create_engine(app_url)
+        with engine.connect() as blocker:
+            blocker.begin()
+            run_id = _launch_held_at_the_write_back(port, app_url, blocker)
+            serving.send_signal(signal.SIGINT)
+            output.wait_for("Waiting up to 300 s for 1 run(s) in progress", timeout=60)
+            _wait_until_refused(port)  # the webserver has stopped: nothing more is launched
+            blocker.rollback()  # the write-back goes ahead within the grace
+        engine.dispose()
+        assert serving.wait(300) == 0
+        lines = output.all()
+        assert lines[-1] == f"stack stopped on request: run {run_id[:8]} SUCCESS.\n", lines[-20:]
+        assert _run_record(dagster_url, run_id) == ("SUCCESS", 0)
+        assert scalar(app_url, "SELECT count(*) FROM cpu WHERE price_target_updated_at IS NULL") == 0
+
+
+def test_ctrl_c_cancels_a_run_still_in_progress_after_the_grace_period_never_failing_it(tmp_path, alert_inbox):
+    settings = {"CPU_PIPELINE_STOP_GRACE_SECONDS": "3", "ALERT_WEBHOOK_URL": alert_inbox.url}
+    with _serve_on_postgres(tmp_path, settings) as (serving, output, port, dagster_url, app_url):
+        engine = sa.create_engine(app_url)
+        with engine.connect() as blocker:
+            blocker.begin()
+            run_id = _launch_held_at_the_write_back(port, app_url, blocker)
+            queued = launch.launch_recalculation("127.0.0.1", port)  # behind it in the pool `cpu_metrics`
+            serving.send_signal(signal.SIGINT)
+            assert serving.wait(180) == 0  # the row lock is still held: the run had to be canceled
+            blocker.rollback()
+        engine.dispose()
+        lines = output.all()
+        stopped = f"stack stopped on request: run {run_id[:8]} CANCELED; 1 queued run(s) wait for the next start.\n"
+        assert lines[-1] == stopped, lines[-20:]
+        assert _run_record(dagster_url, run_id) == ("CANCELED", 0)  # no RUN_FAILURE: nothing for the failure alert
+        assert _run_record(dagster_url, queued) == ("QUEUED", 0)
+    assert [alert for alert in alert_inbox.received if alert.get("run_id") == run_id] == []
 
 
 def test_a_hard_stop_of_serve_takes_the_webserver_the_daemon_and_their_code_servers_down(tmp_path):

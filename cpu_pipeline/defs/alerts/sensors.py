@@ -4,10 +4,13 @@ Run status sensors (running by default) watch every run on the instance that set
 this code location's assets, however it was launched (`lib/watched_runs.py`); each alert is logged
 and, when ALERT_WEBHOOK_URL is set, POSTed as Slack-compatible JSON. A webhook that fails
 is logged and never changes the run's outcome: the sensors run after the run, in the daemon.
+They look every CPU_PIPELINE_SENSOR_INTERVAL_SECONDS, so an alert comes at most that long after the run ends;
+a canceled run (stopped by an operator, or by `make serve` stopping) is no failure and raises none.
 """
 
 import dagster as dg
 
+from cpu_pipeline import settings
 from cpu_pipeline.defs.alerts.resources import AlertWebhook
 from cpu_pipeline.defs.recalculation.checks import ERROR_RATE
 from cpu_pipeline.lib.watched_runs import assets_targeted
@@ -54,7 +57,7 @@ def error_rate_figures(evaluation: dg.AssetCheckEvaluation) -> dict:
 @dg.run_failure_sensor(
     monitor_all_code_locations=True,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=5,
+    minimum_interval_seconds=settings.current().sensor_interval_seconds,
     description="Alerts, once, when a run of the pipeline's assets fails, by the error gate, its maximum runtime, "
     "or a crash, however it was launched (the UI, GraphQL, the schedule, the command line).",
 )
@@ -78,7 +81,7 @@ def alert_on_failed_run(context: dg.RunFailureSensorContext, alert_webhook: Aler
     run_status=dg.DagsterRunStatus.SUCCESS,
     monitor_all_code_locations=True,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=5,
+    minimum_interval_seconds=settings.current().sensor_interval_seconds,
     description="Alerts when a successful recalculation, however launched, had an error rate above the warning threshold.",
 )
 def alert_on_error_rate_warning(context: dg.RunStatusSensorContext, alert_webhook: AlertWebhook) -> None:
