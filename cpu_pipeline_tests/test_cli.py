@@ -19,7 +19,8 @@ from cpu_pipeline import cli, settings
 from cpu_pipeline.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import cpu, listings_for
-from cpu_pipeline_tests.conftest import TEST_DATABASE_URL, login_role
+from cpu_pipeline_tests.conftest import TEST_DATABASE_URL, free_port, login_role
+from cpu_pipeline_tests.fake_postgres import refusing_server
 
 CPU_PIPELINE = str(Path(sys.executable).with_name("cpu-pipeline"))
 
@@ -137,6 +138,40 @@ def test_run_on_a_missing_database_prints_its_cause_for_each_load_and_is_not_ret
     assert {line.split(": ", 2)[1] for line in failures} == {"cpus", "listings"}
     for line in failures:
         assert line.split(": ", 2)[2].startswith('DatabaseRefused: database "no_such_database_e11" does not exist on 127.0.0.1:')
+
+
+def test_run_with_a_wrong_password_or_host_prints_the_cause_at_once(capsys, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    with refusing_server("28P01", 'password authentication failed for user "deal_brain"', asks_password=True) as port:
+        monkeypatch.setenv("DATABASE_URL", f"postgresql://deal_brain:s3cr3t@127.0.0.1:{port}/deal_brain")
+        failures = _run_failures(capsys)
+    assert failures[0].startswith(f'failed: cpus: DatabaseRefused: wrong password for user "deal_brain" on 127.0.0.1:{port}')
+    monkeypatch.setenv("DATABASE_URL", "postgresql://deal_brain:s3cr3t@db.invalid/deal_brain")
+    failures = _run_failures(capsys)
+    assert failures[0].startswith('failed: cpus: DatabaseRefused: unknown database host "db.invalid" (no such name in DNS)')
+    assert "RetryRequested" not in capsys.readouterr().err
+
+
+def test_run_on_a_server_that_is_down_prints_the_cause_first_then_that_the_retries_ran_out(capsys, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    port = free_port()
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://deal_brain@127.0.0.1:{port}/deal_brain")
+    assert cli.main(["run"]) == 1
+    errors = capsys.readouterr().err.splitlines()
+    at = errors.index(next(line for line in errors if line.startswith("failed: cpus: ")))
+    assert errors[at].startswith(
+        f"failed: cpus: DatabaseUnavailable: the database server at 127.0.0.1:{port} refuses connections"
+    )
+    assert errors[at + 1] == "  RetryRequested: Exceeded max_retries of 3"
+
+
+def test_a_setting_that_cannot_be_read_stops_every_command_in_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("CPU_PIPELINE_MAX_RUNTIME_SECONDS", "1h")
+    assert cli.main(["run"]) == 2
+    assert capsys.readouterr().err == (
+        "cpu-pipeline: CPU_PIPELINE_MAX_RUNTIME_SECONDS='1h': not a whole number above 0 (seconds without a unit: "
+        "`3600`, not `1h`); accepted: a whole number of seconds above 0\n"
+    )
 
 
 def test_run_on_an_empty_database_says_which_table_is_missing_and_what_to_do(postgres_url, capsys, monkeypatch):
