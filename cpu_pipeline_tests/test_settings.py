@@ -35,6 +35,11 @@ def test_unset_or_empty_variables_take_their_defaults(tmp_path, monkeypatch):
         3600,
     )
     assert (configured.dagster_host, configured.dagster_port) == ("127.0.0.1", 3000)
+    assert (configured.sensor_interval_seconds, configured.dagster_log_level, configured.stop_grace_seconds) == (
+        30,
+        "warning",
+        60,
+    )
     assert configured.ui_base_url == "http://127.0.0.1:3000"
     assert configured.alert_webhook_url is configured.dagster_pg_url is configured.dagster_home is None
     assert configured.given == frozenset()
@@ -100,6 +105,8 @@ BAD_VALUES = {
     "DAGSTER_PG_URL": ("sqlite:////srv/dagster.sqlite", "Dagster's storage needs PostgreSQL"),
     "DAGSTER_HOST": ("my host", "neither an IP address nor a host name"),
     "DAGSTER_PORT": ("70000", "not a TCP port"),
+    "DAGSTER_LOG_LEVEL": ("verbose", "not one of Dagster's log levels"),
+    "CPU_PIPELINE_STOP_GRACE_SECONDS": ("1m", "not a whole number above 0"),
     "DAGSTER_HOME": ("data/dagster_home", "not an absolute path"),
 }
 
@@ -133,10 +140,15 @@ def test_a_bad_value_is_named_with_the_variable_its_value_unless_secret_and_what
         ("CPU_PIPELINE_SCHEMA", "analytics_own"),
         ("CPU_PIPELINE_MAX_RUNTIME_SECONDS", " 7200 "),
         ("DAGSTER_PG_URL", "postgresql://dagster:p%40ss@db:5432/dagster"),
+        ("DAGSTER_LOG_LEVEL", "INFO"),
     ],
 )
 def test_good_values_pass(name, value):
     settings.read({name: value})
+
+
+def test_the_log_level_is_passed_on_as_dagster_spells_it():
+    assert settings.read({"DAGSTER_LOG_LEVEL": "Debug"}).dagster_log_level == "debug"
 
 
 def test_a_bad_value_stops_the_code_location_from_loading_with_the_message(tmp_path):

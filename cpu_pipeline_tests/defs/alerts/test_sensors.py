@@ -6,7 +6,7 @@ from cpu_pipeline.defs.alerts.sensors import alert_on_error_rate_warning, alert_
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import cpu, listings_for
 from cpu_pipeline_tests.materialize import materialize
-from cpu_pipeline_tests.sensor_ticks import SensorTicks
+from cpu_pipeline_tests.sensor_ticks import REPOSITORY, SensorTicks
 
 
 def _catalogue(url: str, invalid: int, total: int = 20) -> None:
@@ -113,3 +113,16 @@ class _ListLog:
         self.lines.append(message)
 
     warning = error
+
+
+def test_a_canceled_run_sends_no_failure_alert_and_a_failed_one_does(webhook):
+    # As `make serve` leaves a run it stopped (in_flight_runs.py), and as run monitoring leaves one whose worker died.
+    job = REPOSITORY.get_job("recalculate_cpu_metrics")
+    with dg.instance_for_test() as instance:
+        ticks = _alerts_for(alert_on_failed_run, instance, AlertWebhook(url=webhook.url))
+        canceled, failed = (instance.create_run_for_job(job, asset_selection=None) for _ in range(2))
+        instance.report_run_canceled(canceled, message="Canceled as `make serve` stopped")
+        instance.report_run_failed(failed, message="interrupted unexpectedly")
+        ticks.tick()
+        ticks.tick()
+    assert [alert["run_id"] for alert in webhook.received] == [failed.run_id]
