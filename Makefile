@@ -65,9 +65,13 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The Dagster UI and daemon on the embedded instance: http://127.0.0.1:3000
+# The Dagster UI and daemon on the embedded instance: http://127.0.0.1:3000. Dagster logs at
+# DAGSTER_LOG_LEVEL (settings.py; warning: no line for a sensor tick that did nothing, nor its own
+# "Serving" line, hence the echo).
 dev: install $(EMBEDDED_HOME)/dagster.yaml
-	DAGSTER_HOME=$(EMBEDDED_HOME) $(BIN)/dagster dev -w workspace.yaml -h $${DAGSTER_HOST:-127.0.0.1} -p $${DAGSTER_PORT:-3000}
+	@echo "Dagster UI on http://$${DAGSTER_HOST:-127.0.0.1}:$${DAGSTER_PORT:-3000} once it has loaded; Ctrl-C stops it."
+	DAGSTER_HOME=$(EMBEDDED_HOME) $(BIN)/dagster dev -w workspace.yaml -h $${DAGSTER_HOST:-127.0.0.1} -p $${DAGSTER_PORT:-3000} \
+		--log-level $${DAGSTER_LOG_LEVEL:-warning} --code-server-log-level $${DAGSTER_LOG_LEVEL:-warning}
 
 # The production stack on instances/production/dagster.yaml: needs DAGSTER_PG_URL and DATABASE_URL.
 serve: install
