@@ -134,9 +134,11 @@ def test_the_history_has_no_phantom_partitions_and_materialize_all_takes_todays_
     served = fresh_stack
     history_page = served.stack.url + "/assets/cpu_analytics_history"
     with chromium_page() as page:
-        # Before the first snapshot: nothing to show, and no day shown as missing.
+        # Before the first snapshot: nothing to show, and no Partitions tab, where each day from a fixed
+        # first one was listed as "Missing".
         page.goto(history_page)
         expect(page.get_by_text("Never materialized").first).to_be_visible(timeout=LOADED)
+        expect(page.get_by_text("Partitions", exact=True)).to_have_count(0)
         expect(page.get_by_text("Missing")).to_have_count(0)
         page.screenshot(path=ARTIFACTS / "history_before.png")
 
