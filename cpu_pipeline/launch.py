@@ -15,10 +15,11 @@ from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
 JOB = "recalculate_cpu_metrics"
-# workspace.yaml loads the module without a `location_name`, so Dagster names the location after the
-# module (pyproject's `code_location_name` is only what `dg` uses); a Definitions object's repository
-# is always `__repository__`. Naming both saves the client a lookup and never picks another job of
-# the same name in a larger workspace.
+# The code location's one name: workspace.yaml's `location_name` (`make dev`, `make serve`, the UI),
+# pyproject.toml's for `dg` ([tool.dg.project]) and a bare `dagster dev` ([tool.dagster]);
+# cpu_pipeline_tests/test_launch.py checks each. A Definitions object's repository is always
+# `__repository__`. Naming both saves the client a lookup and never picks another job of the same name
+# in a larger workspace.
 LOCATION = "cpu_pipeline.definitions"
 REPOSITORY = "__repository__"
 

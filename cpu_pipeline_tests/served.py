@@ -11,11 +11,11 @@ import requests
 import sqlalchemy as sa
 from dagster_graphql import DagsterGraphQLClient
 
-from cpu_pipeline import service
+from cpu_pipeline import launch, service
 from cpu_pipeline.database import demo_catalogue, schema
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCATION = "cpu_pipeline.definitions"
+LOCATION = launch.LOCATION
 JOB = "recalculate_cpu_metrics"
 SCHEDULE = "recalculate_cpu_metrics_nightly"
 SCHEDULE_SELECTOR = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "scheduleName": SCHEDULE}

@@ -28,7 +28,7 @@ from cpu_pipeline_tests.postgres import (
     wait_for_lock_wait,
     wait_until_backend_gone,
 )
-from cpu_pipeline_tests.served import ROOT, SCHEDULE, SCHEDULE_SELECTOR, fill_app_database
+from cpu_pipeline_tests.served import LOCATION, ROOT, SCHEDULE, SCHEDULE_SELECTOR, fill_app_database
 from cpu_pipeline_tests.test_definitions import (
     ALL_DEPENDENCIES,
     EXPECTED_CHECKS,
@@ -316,7 +316,7 @@ def test_no_password_reaches_logs_run_records_errors_or_the_api(served):
         """query($selector: ResourceSelector!) { topLevelResourceDetailsOrError(resourceSelector: $selector) {
              ... on ResourceDetails { configuredValues { key value type } } } }""",
         selector={
-            "repositoryLocationName": "cpu_pipeline.definitions",
+            "repositoryLocationName": LOCATION,
             "repositoryName": "__repository__",
             "resourceName": "app_database",
         },
