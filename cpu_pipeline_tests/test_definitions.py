@@ -111,7 +111,7 @@ SENSORS = {
     "snapshot_after_recalculation": {
         "type": "RUN_STATUS",
         "default_status": dg.DefaultSensorStatus.RUNNING,
-        "minimum_interval_seconds": 5,
+        "minimum_interval_seconds": 30,  # CPU_PIPELINE_SENSOR_INTERVAL_SECONDS
         "requests": ["snapshot_cpu_price_history"],
         "described": True,
     },

@@ -170,3 +170,25 @@ def test_a_bad_value_stops_the_code_location_from_loading_with_the_message(tmp_p
 def _reset_signals():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def test_every_sensor_looks_as_often_as_the_sensor_interval_says():
+    # The definitions read their settings once, when loaded: a fresh interpreter loads them with the variable set.
+    environ = {**os.environ, "CPU_PIPELINE_SENSOR_INTERVAL_SECONDS": "45"}
+    intervals = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from cpu_pipeline.definitions import defs\n"
+            "print(sorted({s.minimum_interval_seconds for s in defs.get_repository_def().sensor_defs}))",
+        ],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_reset_signals,
+        start_new_session=True,
+        check=True,
+    ).stdout
+    assert intervals.strip().splitlines()[-1] == "[45]"

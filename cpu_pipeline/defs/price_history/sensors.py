@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from cpu_pipeline import settings
 from cpu_pipeline.defs.price_history import assets as price_history
 from cpu_pipeline.defs.price_history.jobs import snapshot_cpu_price_history
 
@@ -15,7 +16,7 @@ from cpu_pipeline.lib.watched_runs import assets_targeted
     monitor_all_code_locations=True,
     request_job=snapshot_cpu_price_history,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=5,
+    minimum_interval_seconds=settings.current().sensor_interval_seconds,
     description="After each successful run that wrote `cpu_analytics` back, however launched (the nightly "
     "schedule, the job, a Materialize of the group, the command line), take today's snapshot of the history "
     "and recompute the trends, unless the run did so itself.",
