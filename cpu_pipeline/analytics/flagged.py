@@ -22,8 +22,9 @@ def flagged_cpus(trends: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
     """
     dropping = trends["price_drop"].fillna(False).astype(bool)
     named = dropping | trends["wide_price_range"].fillna(False).astype(bool) | (trends["outlier_count"].fillna(0) > 0)
-    flagged = trends[named].assign(name=lambda frame: frame["cpu_id"].map(names), dropping=dropping[named])
-    ordered = flagged.sort_values(
-        ["dropping", "good_change_7d_pct", "outlier_count", "name"], ascending=[False, True, False, True], na_position="last"
+    flagged = trends[named].assign(
+        name=lambda frame: frame["cpu_id"].map(names),
+        drop=lambda frame: frame["good_change_7d_pct"].where(dropping[named]),  # the others, by their outliers
     )
+    ordered = flagged.sort_values(["drop", "outlier_count", "name"], ascending=[True, False, True], na_position="last")
     return ordered[FLAGGED_COLUMNS].reset_index(drop=True)

@@ -1,4 +1,4 @@
-"""Metadata as the Dagster UI shows it best: Markdown and searchable tables, column schemas, percentages."""
+"""Metadata as the Dagster UI shows it best: Markdown tables, column schemas, percentages."""
 
 from collections.abc import Mapping
 
@@ -54,24 +54,6 @@ def _column_type(values: pd.Series) -> str:
     if inferred == "empty":  # every value missing: the dtype is all there is to say
         return _TYPES_OF_DTYPE_KINDS.get(values.dtype.kind, "text")
     return _COLUMN_TYPES.get(inferred, inferred)
-
-
-def table(frame: pd.DataFrame) -> dg.MetadataValue:
-    """Every row of a frame as a table the UI shows whole (`[Show Table]`), with its column schema.
-
-    A missing value is an empty cell (None), numbers stay numbers, anything else (a date) is its text.
-    """
-    cells = frame.astype(object).where(frame.notna(), None)
-    records = [dg.TableRecord({name: _cell(value) for name, value in row.items()}) for row in cells.to_dict(orient="records")]
-    return dg.MetadataValue.table(records, schema=column_schema(frame))
-
-
-def _cell(value):
-    if value is None or isinstance(value, str | bool | int | float):
-        return value
-    if hasattr(value, "item"):  # a numpy scalar: the plain Python number
-        return value.item()
-    return str(value)
 
 
 def percent(share: float) -> float:

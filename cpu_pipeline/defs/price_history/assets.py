@@ -27,7 +27,7 @@ from cpu_pipeline.analytics.spread import SPREAD_COLUMNS
 from cpu_pipeline.analytics.trends import DEFAULT_DROP_SHARE, WINDOWS, largest_drops, price_trends
 from cpu_pipeline.lib.app_database import AppDatabase
 from cpu_pipeline.lib.clock import Clock
-from cpu_pipeline.lib.metadata import PREVIEW_ROWS, markdown, table, table_metadata
+from cpu_pipeline.lib.metadata import PREVIEW_ROWS, markdown, table_metadata
 from cpu_pipeline.lib.pools import CPU_METRICS_POOL
 from cpu_pipeline.lib.retries import read_retrying
 
@@ -96,7 +96,7 @@ def cpu_price_trends(
             "wide_price_ranges": int(rows["wide_price_range"].sum()),
             "outlier_listings": int(rows["outlier_count"].sum()),
             "largest_drops": markdown(largest_drops(rows, names, PREVIEW_ROWS)),
-            # Which CPUs the three counts above are: every one, searchable by name.
-            "flagged_cpus": table(flagged_cpus(rows, names)),
+            # Which CPUs the three counts above are: every one, found by name in its dialog.
+            "flagged_cpus": markdown(flagged_cpus(rows, names)),
         }
     )

@@ -18,7 +18,7 @@ from cpu_pipeline.analytics.price_statistics import exact_where_needed
 from cpu_pipeline.analytics.price_targets import price_targets
 from cpu_pipeline.defs.recalculation import checks
 from cpu_pipeline.lib.app_database import AppDatabase
-from cpu_pipeline.lib.metadata import PREVIEW_ROWS, markdown, percent, table, table_metadata
+from cpu_pipeline.lib.metadata import PREVIEW_ROWS, markdown, percent, table_metadata
 from cpu_pipeline.lib.pools import CPU_METRICS_POOL
 from cpu_pipeline.lib.retries import read_retrying
 
@@ -162,8 +162,9 @@ def cpu_analytics(
             "cpus_by_rating_and_confidence": markdown(write_back.counts_by_rating_and_confidence(catalogue)),
             "best_value": markdown(write_back.best_value(performance.per_cpu, PREVIEW_ROWS)),
             "errors": markdown(performance.errors.head(PREVIEW_ROWS * 2)),
-            # Every CPU, searchable by name in the UI: what the command `cpu-pipeline show` gives for one.
-            "catalogue": table(catalogue),
+            # Every CPU, found by name in its dialog ([Show Markdown]) with the browser's search; as a
+            # table value the UI would list them all inline on the asset's page. `cpu-pipeline show` gives one.
+            "catalogue": markdown(catalogue),
         },
         check_results=checks.write_back_results(total, written, in_error),
     )

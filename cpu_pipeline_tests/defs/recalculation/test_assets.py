@@ -298,18 +298,18 @@ def test_the_catalogue_shows_every_cpu_with_its_targets_values_and_error(sqlite_
     catalogues.write(sqlite_url, cpus, listings)
     result = materialize(sqlite_url)
     [written] = result.asset_materializations_for_node("cpu_analytics")
-    catalogue = written.metadata["catalogue"].value
-    rows = {record.data["name"]: record.data for record in catalogue.records}
-    assert len(rows) == 21
+    [header, *lines] = _cells(written.metadata["catalogue"].value)
+    rows = {line[1]: dict(zip(header, line)) for line in lines}
+    assert header[:2] == ["cpu_id", "name"] and len(rows) == 21
     assert rows["AMD Ryzen 5 5600"]["error"] == "cpu_mark_multi is not a whole non-negative number: -5"
-    assert rows["AMD Ryzen 5 5600"]["performance_value_rating"] is None
+    assert rows["AMD Ryzen 5 5600"]["performance_value_rating"] == ""
     first = catalogues.cpu_table(sqlite_url).loc[1]
-    for column in ("price_target_good", "price_target_sample_size", "price_target_confidence", "dollar_per_mark_multi"):
-        assert rows["Test CPU 1"][column] == first[column]
-    assert rows["Test CPU 1"]["error"] is None
+    for column in ("price_target_good", "price_target_sample_size", "dollar_per_mark_multi"):
+        assert float(rows["Test CPU 1"][column]) == first[column]
+    assert rows["Test CPU 1"]["price_target_confidence"] == first["price_target_confidence"]
+    assert rows["Test CPU 1"]["error"] == ""
     assert rows["Intel Core i3-9100"]["price_target_confidence"] == "insufficient"
-    assert rows["Intel Core i3-9100"]["price_target_good"] is None
-    assert [column.name for column in catalogue.schema.columns][:2] == ["cpu_id", "name"]
+    assert rows["Intel Core i3-9100"]["price_target_good"] == ""
     # One view of the counts per rating (rows) and per confidence (columns); 19 rated CPUs, 2 not rated.
     counts = {line[0]: line[1:] for line in _cells(written.metadata["cpus_by_rating_and_confidence"].value)}
     assert counts["rating"] == ["high", "medium", "low", "insufficient", "total"]
@@ -322,3 +322,15 @@ def _cells(preview: str) -> list[list[str]]:
     """Every line of a Markdown table, the header included, as its cells (the rule left out)."""
     lines = preview.splitlines()
     return [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines[:1] + lines[2:]]
+
+
+def test_a_cpu_the_databases_float_sum_cannot_decide_is_recomputed_exactly_and_counted(postgres_url):
+    # Summed in floats these give a mean that rounds to 455.57; statistics.mean rounds to 455.56.
+    catalogues.write(postgres_url, [cpu(1), cpu(2)], listings_for(1, [259.74, 668.754, 438.201]) + listings_for(2, WORKED_HIGH))
+    result = materialize(postgres_url)
+    assert result.success
+    assert catalogues.cpu_table(postgres_url).loc[1, "price_target_good"] == 455.56
+    [targets] = result.asset_materializations_for_node("cpu_price_targets")
+    assert targets.metadata["cpus_recomputed_exactly"].value == 1
+    [summary] = result.asset_materializations_for_node("listings")
+    assert summary.metadata["dagster/row_count"].value == 2  # one row per CPU: no listing left the database
