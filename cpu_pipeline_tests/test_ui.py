@@ -183,7 +183,8 @@ def test_the_catalogue_finds_a_named_cpu_and_the_assets_show_their_column_schema
     page.goto(served.stack.url + "/assets/cpu_analytics")
     for key in ("catalogue", "cpus_by_rating_and_confidence", "cpus_rated", "error_rate_percent"):
         expect(page.get_by_text(key, exact=True).first).to_be_visible()
-    page.get_by_text("[Show Table]").first.click()
+    catalogue = page.get_by_role("row").filter(has=page.get_by_text("catalogue", exact=True))
+    catalogue.get_by_text("[Show Markdown]").click()
     row = page.get_by_role("dialog").get_by_role("row").filter(has=page.get_by_text(name, exact=True))
     expect(row).to_have_count(1)
     row.scroll_into_view_if_needed()
