@@ -6,6 +6,7 @@ cpu-pipeline grants --role cpu_pipeline   # the GRANT statements the pipeline's 
 cpu-pipeline generate --cpus 5000 --listings 1000000 --replace
 cpu-pipeline serve                   # webserver + daemon on the production instance (instances/production)
 cpu-pipeline health [--json]         # for a monitor: exit 0 when the daemon beats and the cpu table is fresh
+cpu-pipeline show "Ryzen 5 5600"     # one CPU: its targets, value, sample, confidence, errors and trend
 """
 
 # Only the standard library here: `cpu-pipeline --help` answers at once. Each command imports what it
@@ -188,6 +189,12 @@ def _database(args: argparse.Namespace, configured: settings.Settings) -> Iterat
         engine.dispose()
 
 
+def show(args: argparse.Namespace, configured: settings.Settings) -> int:
+    from cpu_pipeline import cpu_report
+
+    return cpu_report.show(args.cpu, configured)
+
+
 def serve(args: argparse.Namespace, configured: settings.Settings) -> int:
     from cpu_pipeline import service
 
@@ -281,6 +288,13 @@ def _parser() -> argparse.ArgumentParser:
         "CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS (default: 93600, 26 hours)",
     )
     checking.add_argument("--json", action="store_true", help="print the findings as JSON")
+    showing = command(
+        "show",
+        "one CPU's price targets, sample size, confidence, performance value, errors and price trend",
+        show,
+        "DATABASE_URL (default: the embedded demo database)",
+    )
+    showing.add_argument("cpu", metavar="CPU_NAME_OR_ID", help="its id, its whole name, or part of it (any case)")
     checking.add_argument(
         "--heartbeat-tolerance",
         type=float,

@@ -23,10 +23,11 @@ from cpu_pipeline.lib.app_database import AppDatabase
 MISSING = "-"
 
 
-def show(name_or_id: str, configured: settings.Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def show(name_or_id: str, configured: settings.Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Print the report of the CPU that `name_or_id` names (an id, a name, or part of one, any case) on
     the database DATABASE_URL names (else the embedded one). Exit status 0; 1 when no CPU or several
     match (listed, to pick one), or the database cannot be read (one line saying why); 2 for a bad URL."""
+    out, err = out or sys.stdout, err or sys.stderr  # the streams of the moment, not of import time
     database = AppDatabase(url=configured.database_url, pipeline_schema=configured.pipeline_schema)
     try:
         found = cpu_lookup.find_cpus(database.engine, name_or_id)

@@ -95,3 +95,12 @@ def test_show_before_any_trend_says_there_is_none_yet(sqlite_url):
     status, out, _ = _show(sqlite_url, "Test CPU 1")
     assert status == 0
     assert out.splitlines()[-1].startswith("trend  none yet")
+
+
+def test_the_command_line_shows_a_cpu_by_its_whole_name(recalculated, capsys, monkeypatch):
+    from cpu_pipeline import cli
+
+    monkeypatch.setenv("DATABASE_URL", recalculated)
+    assert cli.main(["show", "Intel Core i5-8500"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("Intel Core i5-8500  (id 1, Intel;") and "good    $352.80" in printed

@@ -15,6 +15,7 @@ import pandas as pd
 
 from cpu_pipeline.analytics.rounding import round_floats
 from cpu_pipeline.analytics.spread import wide_price_range
+from cpu_pipeline.analytics.validation import as_stored
 
 CONFIDENCE_BY_MIN_SAMPLE = (("high", 10), ("medium", 5), ("low", 2))
 
@@ -52,7 +53,7 @@ def price_targets(statistics: pd.DataFrame) -> pd.DataFrame:
     )
     frame["price_target_confidence"] = confidence(frame["sample_size"])
     frame["price_error"] = [
-        f"{count} active listing(s) with an adjusted price that is not a finite number (listing {listing}: {price!r})"
+        f"{count} active listing(s) with an adjusted price that is not a finite number (listing {listing}: {as_stored(price)})"
         if count
         else None
         for count, listing, price in zip(
@@ -60,6 +61,6 @@ def price_targets(statistics: pd.DataFrame) -> pd.DataFrame:
         )
     ]
     frame["wide_price_range"] = wide_price_range(n, mean, sd)
-    frame["outlier_count"] = statistics["outlier_count"].to_numpy()
+    frame["outlier_count"] = pd.array(statistics["outlier_count"].to_numpy(), dtype="Int64")
     frame["recomputed_exactly"] = statistics["exact"].to_numpy()
     return frame

@@ -44,47 +44,63 @@ CPU_QUERY = f"SELECT {', '.join(READ_COLUMNS['cpu'])} FROM cpu ORDER BY id"
 LISTING_QUERY = f"SELECT {', '.join(READ_COLUMNS['listing'])} FROM listing"
 # `listing_figures.FIGURE_COLUMNS` in one statement, every rule as `listing_figures` states it: P, the
 # active listings' positive finite prices (a stored NaN sorts above every number in PostgreSQL, so
-# `< 'Infinity'` leaves it out); sums over the ordinary prices only, computed in CASE so that PostgreSQL,
-# which refuses a float overflow or underflow with an error, never meets one; quartiles with
-# `percentile_cont`; the outliers counted against the fences in a second pass over the same rows.
+# `< 'Infinity'` leaves it out); the sums over the ordinary prices only, computed in CASE so that
+# PostgreSQL, which refuses a float overflow or underflow with an error, never meets one; each CPU's
+# prices sorted once into an array, from which the quartiles come as `percentile_cont` computes them
+# (lo + f * (hi - lo), in float8) and the outliers are counted against the fences. One pass over the
+# table, one sort; no listing leaves the database.
 _ORDINARY = f"price BETWEEN {listing_figures.ORDINARY_PRICES[0]} AND {listing_figures.ORDINARY_PRICES[1]}"
 _NOT_FINITE = "price IN ('NaN', 'Infinity', '-Infinity')"
-_FENCES_APPLY = f"f.sample_size >= {listing_figures.OUTLIER_MIN_PRICES} AND f.extreme_prices = 0"
-_FENCE = listing_figures.IQR_FENCE
+_FENCE = f"{listing_figures.IQR_FENCE}::float8 * (price_q3 - price_q1)"
+
+
+def _quartile(p: float) -> str:
+    """`percentile_cont(p)` of the sorted array `g.prices` of `g.sample_size` elements (1-based)."""
+    position = f"{p}::float8 * (g.sample_size - 1)"
+    low, high = f"g.prices[1 + floor({position})::int]", f"g.prices[1 + ceil({position})::int]"
+    fraction = f"({position} - floor({position}))"
+    return f"CASE WHEN floor({position}) = ceil({position}) THEN {low} ELSE {low} + ({fraction} * ({high} - {low})) END"
+
+
 LISTING_FIGURES_QUERY = f"""
-WITH active AS NOT MATERIALIZED (
-    SELECT id, cpu_id, adjusted_price_usd::float8 AS price,
-           adjusted_price_usd::float8 > 0 AND adjusted_price_usd::float8 < 'Infinity' AS usable
-    FROM listing WHERE status = 'active' AND cpu_id IS NOT NULL
-), figures AS (
-    SELECT cpu_id,
-           count(*) AS active_listings,
-           count(*) FILTER (WHERE usable) AS sample_size,
-           coalesce(sum(CASE WHEN usable AND {_ORDINARY} THEN price END), 0) AS price_sum,
-           coalesce(sum(CASE WHEN usable AND {_ORDINARY} THEN price * price END), 0) AS price_sum_of_squares,
-           count(*) FILTER (WHERE usable AND NOT {_ORDINARY}) AS extreme_prices,
-           percentile_cont(0.25) WITHIN GROUP (ORDER BY price) FILTER (WHERE usable) AS price_q1,
-           percentile_cont(0.75) WITHIN GROUP (ORDER BY price) FILTER (WHERE usable) AS price_q3,
-           count(*) FILTER (WHERE {_NOT_FINITE}) AS invalid_prices,
-           min(id) FILTER (WHERE {_NOT_FINITE}) AS first_invalid_listing
-    FROM active GROUP BY cpu_id
-), outliers AS (
-    SELECT a.cpu_id, count(*) AS outliers
-    FROM active AS a JOIN figures AS f USING (cpu_id)
-    WHERE a.usable AND {_FENCES_APPLY}
-      AND (a.price < f.price_q1 - {_FENCE}::float8 * (f.price_q3 - f.price_q1)
-           OR a.price > f.price_q3 + {_FENCE}::float8 * (f.price_q3 - f.price_q1))
-    GROUP BY a.cpu_id
-)
-SELECT f.cpu_id, f.active_listings, f.sample_size, f.price_sum, f.price_sum_of_squares, f.extreme_prices,
-       f.price_q1, f.price_q3, CASE WHEN {_FENCES_APPLY} THEN coalesce(o.outliers, 0) END AS outlier_count,
-       f.invalid_prices, f.first_invalid_listing,
-       (SELECT adjusted_price_usd::text FROM listing WHERE id = f.first_invalid_listing) AS first_invalid_price
-FROM figures AS f LEFT JOIN outliers AS o USING (cpu_id)
-ORDER BY f.cpu_id
+SELECT cpu_id, active_listings, sample_size, price_sum, price_sum_of_squares, extreme_prices, price_q1, price_q3,
+       CASE WHEN sample_size >= {listing_figures.OUTLIER_MIN_PRICES} AND extreme_prices = 0 THEN
+           (SELECT count(*) FROM unnest(prices) AS price WHERE price < low_fence OR price > high_fence)
+       END AS outlier_count,
+       invalid_prices, first_invalid_listing, first_invalid_price
+FROM (
+    SELECT *,
+           CASE WHEN extreme_prices = 0 THEN price_q1 - {_FENCE} END AS low_fence,
+           CASE WHEN extreme_prices = 0 THEN price_q3 + {_FENCE} END AS high_fence
+    FROM (
+        SELECT g.*, {_quartile(0.25)} AS price_q1, {_quartile(0.75)} AS price_q3
+        FROM (
+            SELECT cpu_id,
+                   count(*) AS active_listings,
+                   count(*) FILTER (WHERE usable) AS sample_size,
+                   coalesce(sum(CASE WHEN usable AND {_ORDINARY} THEN price END), 0) AS price_sum,
+                   coalesce(sum(CASE WHEN usable AND {_ORDINARY} THEN price * price END), 0) AS price_sum_of_squares,
+                   count(*) FILTER (WHERE usable AND NOT {_ORDINARY}) AS extreme_prices,
+                   array_agg(price ORDER BY price) FILTER (WHERE usable) AS prices,
+                   count(*) FILTER (WHERE {_NOT_FINITE}) AS invalid_prices,
+                   min(id) FILTER (WHERE {_NOT_FINITE}) AS first_invalid_listing,
+                   (array_agg(stored ORDER BY id) FILTER (WHERE {_NOT_FINITE}))[1] AS first_invalid_price
+            FROM (SELECT id, cpu_id, adjusted_price_usd::float8 AS price, adjusted_price_usd::text AS stored,
+                         adjusted_price_usd::float8 > 0 AND adjusted_price_usd::float8 < 'Infinity' AS usable
+                  FROM listing WHERE status = 'active' AND cpu_id IS NOT NULL) AS active
+            GROUP BY cpu_id
+        ) AS g
+        OFFSET 0  -- each quartile computed once per CPU, not again wherever it is used
+    ) AS q
+    OFFSET 0
+) AS fenced
+ORDER BY cpu_id
 """
-# The sort behind the per-CPU quartiles stays in memory (the default 4 MB spills a million rows to disk).
-FIGURES_WORK_MEM = "256MB"
+# For that statement only: the sort stays in memory (the default 4 MB spills a million rows to disk);
+# it reads the whole table, for which a scan in index order is never cheaper than a sequential one and
+# a sort (the planner, costing the sort, can think so: measured 3x slower); and JIT compiling costs
+# more than this one statement gains from it.
+FIGURES_SETTINGS = {"work_mem": "256MB", "enable_indexscan": "off", "jit": "off"}
 # SQLite's rows are summarised this many at a time: memory stays flat however many listings there are.
 SQLITE_CHUNK_ROWS = 200_000
 # The columns each table must have: what the pipeline reads, and for `cpu` what it writes.
@@ -131,7 +147,7 @@ def load_listing_figures(engine: sa.Engine) -> pd.DataFrame:
     listings): on PostgreSQL by one statement in the database, on SQLite from the rows in chunks."""
     check_schema(engine, "listing")
     if engine.dialect.name == "postgresql":
-        return _read(engine, LISTING_FIGURES_QUERY, text_columns=["first_invalid_price"], work_mem=FIGURES_WORK_MEM)
+        return _read(engine, LISTING_FIGURES_QUERY, text_columns=["first_invalid_price"], settings=FIGURES_SETTINGS)
     figures = [listing_figures.summarise(chunk) for chunk in _listings_by_cpu(engine)]
     return pd.concat(figures, ignore_index=True) if figures else listing_figures.summarise(_no_listings())
 
@@ -176,11 +192,11 @@ def _listings_by_cpu(engine: sa.Engine) -> Iterator[pd.DataFrame]:
 
 
 def _read(
-    engine: sa.Engine, query: str, text_columns: list[str] = (), categorical: tuple[str, ...] = (), work_mem: str | None = None
+    engine: sa.Engine, query: str, text_columns: list[str] = (), categorical: tuple[str, ...] = (), settings: dict | None = None
 ) -> pd.DataFrame:
     """The query's rows; `text_columns` read as text whatever they hold, the `categorical` ones among
     them as pandas categoricals (a few distinct values in a million rows: a small code per row instead
-    of a string object); on PostgreSQL with `work_mem` for the statement where given."""
+    of a string object); on PostgreSQL with the planner `settings` (name: value) for this statement only."""
     if engine.dialect.name != "postgresql":
         with engine.connect() as connection:
             return pd.read_sql_query(sa.text(query), connection).astype(dict.fromkeys(categorical, "category"))
@@ -196,8 +212,8 @@ def _read(
             _driver_errors_as_sqlalchemy(engine.dialect, connection.driver_connection, copy, connection.invalidate),
             connection.cursor() as cursor,
         ):
-            if work_mem:  # for this transaction only: the connection returns to the pool rolled back
-                cursor.execute(f"SET LOCAL work_mem = '{work_mem}'")
+            for name, value in (settings or {}).items():  # this transaction only: the pool rolls it back
+                cursor.execute(f"SET LOCAL {name} = '{value}'")
             cursor.copy_expert(copy, buffer)
     finally:
         connection.close()

@@ -55,8 +55,8 @@ def listing_change_signal(engine: sa.Engine) -> str:
 def create_updated_at_index(connection: sa.Connection) -> bool:
     """Create `LISTING_UPDATED_AT_INDEX` on `listing (updated_at)` where the column exists and the index
     does not; returns whether it was created. Needs the owner of `listing` (the setup step)."""
-    if not has_updated_at(connection):
-        return False
+    if not sa.inspect(connection).has_table("listing") or not has_updated_at(connection):
+        return False  # no Deal Brain tables (yet): nothing to index
     existing = {index["name"] for index in sa.inspect(connection).get_indexes("listing")}
     if LISTING_UPDATED_AT_INDEX in existing:
         return False

@@ -29,13 +29,28 @@ def markdown(frame: pd.DataFrame) -> dg.MetadataValue:
     """A frame as a Markdown table (`_none_` when empty).
 
     A missing value (None, NaN) is an empty cell, never `nan`; text is shown as it is, never parsed as
-    a number (a CPU named `1e3` is not shown as `1000`).
+    a number (a CPU named `1e3` is not shown as `1000`); a number as its shortest form to 15 digits
+    (`2`, `352.8`). Written directly, a row per line: the whole catalogue (thousands of CPUs) takes a
+    few milliseconds, where a table formatter's alignment took half a second.
     """
     if not len(frame):
         return dg.MetadataValue.md("_none_")
-    text_columns = [i for i, column in enumerate(frame.columns) if not pd.api.types.is_numeric_dtype(frame[column])]
-    cells = frame.astype(object).where(frame.notna(), None)  # tabulate's `missingval` replaces None only
-    return dg.MetadataValue.md(cells.to_markdown(index=False, missingval="", disable_numparse=text_columns))
+    cells = frame.astype(object).where(frame.notna(), None).map(_cell)
+    lines = [_row(frame.columns), "|" + "|".join("---" for _ in frame.columns) + "|"]
+    lines += [_row(row) for row in cells.itertuples(index=False)]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def _row(cells) -> str:
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return format(value, ".15g")
+    return str(value).replace("|", "\\|").replace("\n", " ")
 
 
 def column_schema(frame: pd.DataFrame, descriptions: Mapping[str, str] = COLUMN_DESCRIPTIONS) -> dg.TableSchema:

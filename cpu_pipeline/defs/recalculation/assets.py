@@ -62,7 +62,7 @@ def listings(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg
     frame = read_retrying(context, app_database.load_listing_figures)
     return dg.MaterializeResult(
         value=frame,
-        metadata={"dagster/row_count": len(frame), "active_listings": int(frame["active_listings"].sum())},
+        metadata={**table_metadata(frame), "active_listings": int(frame["active_listings"].sum())},
     )
 
 
@@ -86,7 +86,7 @@ def cpu_price_targets(
     return dg.MaterializeResult(
         value=frame,
         metadata={
-            "dagster/row_count": len(frame),
+            **table_metadata(frame),
             "cpus_with_targets": int((frame["sample_size"] >= 2).sum()),
             "cpus_insufficient": int(confidence.get("insufficient", 0)),
             **{f"confidence_{label}": int(confidence.get(label, 0)) for label in ("high", "medium", "low")},
