@@ -112,8 +112,9 @@ class Served:
 
 @contextlib.contextmanager
 def served_stack(tmp_path_factory, inbox, settings: dict[str, str] | None = None, listing_change_running: bool = False):
-    """The production stack (`make serve`'s processes) on its dagster.yaml, its cron every minute, alerting
-    `inbox`, with `settings` (variable: value) on top; yields a Served, stops everything afterwards.
+    """The production stack (`make serve`'s processes) on its dagster.yaml, its cron every minute, its
+    sensors every 5 s, alerting `inbox`, with `settings` (variable: value) on top; yields a Served, stops
+    everything afterwards.
 
     The schedule is stopped (a test that wants it starts it: a scheduled run would compete for the one
     run slot with the run a test launches and waits for), and so is the listing-change sensor unless
@@ -136,6 +137,8 @@ def served_stack(tmp_path_factory, inbox, settings: dict[str, str] | None = None
             "CPU_PIPELINE_SCHEDULE_CRON": "* * * * *",
             "ALERT_WEBHOOK_URL": inbox.url,
             "CPU_PIPELINE_UI_BASE_URL": f"http://127.0.0.1:{port}",
+            # The tests wait for what the sensors do (alerts, snapshots): every 5 s rather than a user's 30.
+            "CPU_PIPELINE_SENSOR_INTERVAL_SECONDS": "5",
             **(settings or {}),
         }
         stack = service.start(ROOT, home, port, env, log_dir=home)
