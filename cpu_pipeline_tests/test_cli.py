@@ -25,6 +25,21 @@ from cpu_pipeline_tests.fake_postgres import refusing_server
 CPU_PIPELINE = str(Path(sys.executable).with_name("cpu-pipeline"))
 
 
+@pytest.fixture(autouse=True)
+def code_location_of_this_tests_environment():
+    """A command reads the environment afresh, but the code location it runs is built once per process,
+    from `settings.current()`: as each command does in a process of its own, each test here builds it
+    from its own environment (an earlier test module may have built it from another)."""
+
+    def forget() -> None:
+        settings.current.cache_clear()
+        sys.modules.pop("cpu_pipeline.definitions", None)
+
+    forget()
+    yield
+    forget()
+
+
 def test_setup_says_what_it_created_and_that_a_second_run_needed_nothing(postgres_url, capsys, monkeypatch):
     catalogues.write(postgres_url, [cpu(1)], [])  # Deal Brain's tables, as its migrations leave them
     monkeypatch.setenv("DATABASE_URL", postgres_url)
