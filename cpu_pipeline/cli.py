@@ -6,7 +6,7 @@ cpu-pipeline grants --role cpu_pipeline   # the GRANT statements the pipeline's 
 cpu-pipeline generate --cpus 5000 --listings 1000000 --replace
 cpu-pipeline serve                   # webserver + daemon on the production instance (instances/production)
 cpu-pipeline health [--json]         # for a monitor: exit 0 when the daemon beats and the cpu table is fresh
-cpu-pipeline show "Ryzen 5 5600"     # one CPU: its targets, value, sample, confidence, errors and trend
+cpu-pipeline show "AMD Ryzen 5 5600" # one CPU: its targets, value, sample, confidence, errors and trend
 """
 
 # Only the standard library here: `cpu-pipeline --help` answers at once. Each command imports what it

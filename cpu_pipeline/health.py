@@ -89,10 +89,10 @@ def check_health(
     )
     if not health.daemon_alive:
         limit = HEARTBEAT_INTERVAL_SECONDS + heartbeat_tolerance_seconds
-        since = f"since {_when(health.last_heartbeat)}" if health.last_heartbeat else "ever"
+        since = f"since {_when(health.last_heartbeat)}" if health.last_heartbeat else "none ever"
         health.problems.append(f"the Dagster daemon has sent no heartbeat within {limit:g} s ({since})")
     if not health.fresh:
-        since = f"since {_when(health.last_write_back)}" if health.last_write_back else "ever"
+        since = f"since {_when(health.last_write_back)}" if health.last_write_back else "none ever"
         health.problems.append(
             f"no recalculation has written the cpu table within {timedelta(seconds=freshness_window_seconds)} ({since})"
         )

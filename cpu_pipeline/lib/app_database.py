@@ -40,7 +40,7 @@ class AppDatabase(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._engine = self._make_engine()
-        if context.dagster_run:  # a run says which database it works on; a sensor, connecting at every tick, does not
+        if context.run:  # a run says which database it works on; a sensor, connecting at every tick, does not
             context.log.info(f"connecting to {self.display_url} with {driver_in_use(self.url)}")
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

@@ -17,12 +17,19 @@ class Debounce:
     `requested`: the signal the last run was requested for (at the first evaluation: the signal then,
     so starting the trigger requests nothing); `previous`: the signal at the previous evaluation;
     `changed_since`: when (seconds since the epoch) an evaluation first saw the signal differ from
-    `requested`, None while it does not.
+    `requested`, None while it does not; `requests`: how many runs were requested, which numbers each
+    run's key (a signal can come back to an earlier value, and Dagster launches one run per key).
     """
 
     requested: str
     previous: str
     changed_since: float | None = None
+    requests: int = 0
+
+    @property
+    def run_key(self) -> str:
+        """The key of the run last requested: its number, then the signal it was requested for."""
+        return f"{self.requests}:{self.requested}"
 
     def to_cursor(self) -> str:
         return json.dumps(asdict(self))
@@ -34,9 +41,11 @@ class Debounce:
 
 def evaluate(state: Debounce | None, signal: str, now: float, max_wait_seconds: float) -> tuple[Debounce, bool]:
     """The state after seeing `signal` at `now` (seconds since the epoch), and whether to request a run."""
-    if state is None or signal == state.requested:
+    if state is None:
         return Debounce(requested=signal, previous=signal), False
+    if signal == state.requested:
+        return Debounce(requested=signal, previous=signal, requests=state.requests), False
     changed_since = state.changed_since if state.changed_since is not None else now
     if signal == state.previous or now - changed_since >= max_wait_seconds:
-        return Debounce(requested=signal, previous=signal), True
-    return Debounce(requested=state.requested, previous=signal, changed_since=changed_since), False
+        return Debounce(requested=signal, previous=signal, requests=state.requests + 1), True
+    return Debounce(requested=state.requested, previous=signal, changed_since=changed_since, requests=state.requests), False

@@ -39,6 +39,14 @@ def test_a_return_to_the_requested_signal_cancels_the_pending_change():
     assert _run(["a", "b", "a", "a"]) == [False, False, False, False]
 
 
+def test_a_signal_that_comes_back_to_an_earlier_value_gets_a_run_key_of_its_own():
+    state, keys = None, []
+    for tick, signal in enumerate(["a", "b", "b", "a", "a", "b", "b"]):
+        state, requested = evaluate(state, signal, tick * 30.0, MAX_WAIT)
+        keys += [state.run_key] if requested else []
+    assert keys == ["1:b", "2:a", "3:b"]
+
+
 def test_the_state_survives_the_cursor():
-    state = Debounce(requested="a", previous="b", changed_since=12.5)
+    state = Debounce(requested="a", previous="b", changed_since=12.5, requests=3)
     assert Debounce.from_cursor(state.to_cursor()) == state

@@ -72,9 +72,10 @@ def alert_on_overdue_recalculation(context: dg.SensorEvaluationContext, alert_we
     window = settings.current().freshness_window_seconds
     latest = context.instance.get_latest_materialization_event(WRITE_BACK)
     last_write_back = latest.timestamp if latest else None
-    state = Staleness(**json.loads(context.cursor)) if context.cursor else Staleness(watching_since=now)
-    state, event = transition(state, last_write_back, now, window)
-    context.update_cursor(json.dumps(asdict(state)))
+    before = Staleness(**json.loads(context.cursor)) if context.cursor else Staleness(watching_since=now)
+    state, event = transition(before, last_write_back, now, window)
     if event:
         alert = staleness_alert(event, last_write_back, now, window, alert_webhook.asset_link(WRITE_BACK))
-        alert_webhook.send(alert, context.log)
+        if not alert_webhook.send(alert, context.log):
+            state = before  # the webhook did not take it: the next evaluation says it again
+    context.update_cursor(json.dumps(asdict(state)))

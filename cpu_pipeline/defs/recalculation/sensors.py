@@ -2,8 +2,8 @@
 
 The nightly schedule stays the full safety net; this sensor only brings the targets forward. Its runs
 are the real job (maximum runtime, failure hook, alerts, history snapshot), queued behind any running
-recalculation by the pool, each carrying the change signal it was requested for as its run key and the
-tag `LISTING_CHANGE_TAG`, so the UI says why it ran.
+recalculation by the pool, each carrying the change signal it was requested for in its run key (numbered:
+a signal can come back to an earlier value) and in the tag `LISTING_CHANGE_TAG`, so the UI says why it ran.
 """
 
 import dagster as dg
@@ -39,5 +39,5 @@ def recalculate_on_listing_change(
     )
     context.update_cursor(state.to_cursor())
     if requested:
-        return dg.RunRequest(run_key=signal, tags={LISTING_CHANGE_TAG: signal})
+        return dg.RunRequest(run_key=state.run_key, tags={LISTING_CHANGE_TAG: signal})
     return None  # nothing changed, or a burst still settling: nothing to say every interval
