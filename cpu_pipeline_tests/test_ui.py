@@ -106,7 +106,7 @@ def test_materialize_all_from_the_ui_succeeds_and_shows_the_metadata(served, pag
     page.screenshot(path=ARTIFACTS / "run_success.png")
 
     page.goto(served.stack.url + "/assets/cpu_analytics")
-    for key in ("cpus_total", "cpus_written", "cpus_in_error", "error_rate", "best_value"):
+    for key in ("cpus_total", "cpus_written", "cpus_in_error", "error_rate_percent", "best_value"):
         expect(page.get_by_text(key, exact=True).first).to_be_visible()
     page.get_by_text("[Show Markdown]").first.click()
     expect(page.get_by_role("dialog").get_by_text("dollar_per_mark_multi")).to_be_visible()

@@ -71,11 +71,13 @@ def counts_by_rating_and_confidence(catalogue: pd.DataFrame) -> pd.DataFrame:
     and each price-target confidence (a column each, highest first), with the totals of both."""
     ratings = [*(label for label, _ in RATING_BY_MAX_PERCENTILE), "poor", NOT_RATED]
     confidences = [label for label, _ in CONFIDENCE_BY_MIN_SAMPLE]
-    counts = pd.crosstab(
-        pd.Categorical(catalogue["performance_value_rating"].fillna(NOT_RATED), categories=ratings),
-        pd.Categorical(catalogue["price_target_confidence"], categories=[*confidences, "insufficient"]),
-        margins=True,
-        margins_name="total",
-        dropna=False,
+    columns = [*confidences, "insufficient"]
+    pairs = pd.DataFrame(
+        {"rating": catalogue["performance_value_rating"].fillna(NOT_RATED), "confidence": catalogue["price_target_confidence"]}
     )
+    counts = pd.DataFrame(0, index=ratings, columns=columns)  # every row and column, also for no CPU at all
+    for (rating, confidence), count in pairs.value_counts().items():
+        counts.loc[rating, confidence] = count
+    counts["total"] = counts.sum(axis=1)
+    counts.loc["total"] = counts.sum()
     return counts.rename_axis(index="rating", columns=None).reset_index()
