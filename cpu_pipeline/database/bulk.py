@@ -46,9 +46,15 @@ LISTING_QUERY = f"SELECT {', '.join(READ_COLUMNS['listing'])} FROM listing"
 # active listings' positive finite prices (a stored NaN sorts above every number in PostgreSQL, so
 # `< 'Infinity'` leaves it out); the sums over the ordinary prices only, computed in CASE so that
 # PostgreSQL, which refuses a float overflow or underflow with an error, never meets one; each CPU's
-# prices sorted once into an array, from which the quartiles come as `percentile_cont` computes them
-# (lo + f * (hi - lo), in float8) and the outliers are counted against the fences. One pass over the
-# table, one sort; no listing leaves the database.
+# prices sorted into an array, from which the quartiles come as `percentile_cont` computes them
+# (lo + f * (hi - lo), in float8) and the outliers are counted against the fences by binary search
+# in that sorted array (`width_bucket` counts the prices at or below a fence; a price equal to the low
+# fence is no outlier, so where one is, the prices below are counted one by one). The listings are
+# read in the order of (CPU, price), which `listing_indexes.ACTIVE_PRICES` holds ready (without it,
+# one sort of the table): each CPU's group and its array then come in order and the per-group sort
+# of the array's ORDER BY finds its input sorted. The stored text of an invalid price is looked up
+# by id for the few CPUs that have one, not converted for every listing. One pass over the table; no
+# listing leaves the database.
 _ORDINARY = f"price BETWEEN {listing_figures.ORDINARY_PRICES[0]} AND {listing_figures.ORDINARY_PRICES[1]}"
 _NOT_FINITE = "price IN ('NaN', 'Infinity', '-Infinity')"
 _FENCE = f"{listing_figures.IQR_FENCE}::float8 * (price_q3 - price_q1)"
@@ -65,10 +71,15 @@ def _quartile(p: float) -> str:
 LISTING_FIGURES_QUERY = f"""
 SELECT cpu_id, active_listings, sample_size, price_sum, price_sum_of_squares, extreme_prices, price_q1, price_q3,
        CASE WHEN sample_size >= {listing_figures.OUTLIER_MIN_PRICES} AND extreme_prices = 0 THEN
-           (SELECT count(*) FROM unnest(prices) AS price WHERE price < low_fence OR price > high_fence)
+           CASE WHEN at_or_below_low = 0 OR prices[at_or_below_low] < low_fence THEN at_or_below_low
+                ELSE (SELECT count(*) FROM unnest(prices) AS price WHERE price < low_fence) END
+           + sample_size - width_bucket(high_fence, prices)
        END AS outlier_count,
-       invalid_prices, first_invalid_listing, first_invalid_price
+       invalid_prices, first_invalid_listing,
+       (SELECT adjusted_price_usd::text FROM listing WHERE id = first_invalid_listing) AS first_invalid_price
 FROM (
+    SELECT *, width_bucket(low_fence, prices) AS at_or_below_low
+    FROM (
     SELECT *,
            CASE WHEN extreme_prices = 0 THEN price_q1 - {_FENCE} END AS low_fence,
            CASE WHEN extreme_prices = 0 THEN price_q3 + {_FENCE} END AS high_fence
@@ -83,24 +94,27 @@ FROM (
                    count(*) FILTER (WHERE usable AND NOT {_ORDINARY}) AS extreme_prices,
                    array_agg(price ORDER BY price) FILTER (WHERE usable) AS prices,
                    count(*) FILTER (WHERE {_NOT_FINITE}) AS invalid_prices,
-                   min(id) FILTER (WHERE {_NOT_FINITE}) AS first_invalid_listing,
-                   (array_agg(stored ORDER BY id) FILTER (WHERE {_NOT_FINITE}))[1] AS first_invalid_price
-            FROM (SELECT id, cpu_id, adjusted_price_usd::float8 AS price, adjusted_price_usd::text AS stored,
+                   min(id) FILTER (WHERE {_NOT_FINITE}) AS first_invalid_listing
+            FROM (SELECT id, cpu_id, adjusted_price_usd::float8 AS price,
                          adjusted_price_usd::float8 > 0 AND adjusted_price_usd::float8 < 'Infinity' AS usable
-                  FROM listing WHERE status = 'active' AND cpu_id IS NOT NULL) AS active
+                  FROM listing WHERE status = 'active' AND cpu_id IS NOT NULL
+                  ORDER BY cpu_id, adjusted_price_usd) AS active
             GROUP BY cpu_id
         ) AS g
         OFFSET 0  -- each quartile computed once per CPU, not again wherever it is used
     ) AS q
     OFFSET 0
+    ) AS fences
+    OFFSET 0
 ) AS fenced
 ORDER BY cpu_id
 """
-# For that statement only: the sort stays in memory (the default 4 MB spills a million rows to disk);
-# it reads the whole table, for which a scan in index order is never cheaper than a sequential one and
-# a sort (the planner, costing the sort, can think so: measured 3x slower); and JIT compiling costs
-# more than this one statement gains from it.
-FIGURES_SETTINGS = {"work_mem": "256MB", "enable_indexscan": "off", "jit": "off"}
+# For that statement only: where there is no index to read in order, the sort stays in memory (the
+# default 4 MB spills a million rows to disk), and it sorts the table read in its own order, never
+# an index on `cpu_id` alone read in that index's order, the heap's at random, and sorted by price
+# within each CPU (an incremental sort, which the planner can prefer: measured 3x slower); and JIT
+# compiling costs more than this one statement gains from it.
+FIGURES_SETTINGS = {"work_mem": "256MB", "enable_incremental_sort": "off", "jit": "off"}
 # SQLite's rows are summarised this many at a time: memory stays flat however many listings there are.
 SQLITE_CHUNK_ROWS = 200_000
 # The columns each table must have: what the pipeline reads, and for `cpu` what it writes.

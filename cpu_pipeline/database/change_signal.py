@@ -9,7 +9,7 @@ The recalculation-on-change sensor compares it between evaluations; it never rea
   to the counters when it commits. Each backend flushes its counters at most once a second and within
   ten seconds of going idle, so a change shows within seconds; a counter reset (`pg_stat_reset`, a
   crash) reads as one more change. `max(updated_at)` costs an index lookup where
-  `LISTING_UPDATED_AT_INDEX` exists (`cpu-pipeline setup` creates it), a scan of the table otherwise.
+  `listing_indexes.UPDATED_AT` exists (`cpu-pipeline setup` creates it), a scan of the table otherwise.
 - SQLite (the embedded demo database) keeps no such counters, and `PRAGMA data_version` only means
   something on one long-lived connection, so the signal is read from the rows: their count, the largest
   id, `max(updated_at)`, the number of active listings and the total of the adjusted prices. An update
@@ -19,8 +19,6 @@ The recalculation-on-change sensor compares it between evaluations; it never rea
 
 import sqlalchemy as sa
 
-# The index that makes `max(updated_at)` a lookup at any size; created by `cpu-pipeline setup`, never by a job.
-LISTING_UPDATED_AT_INDEX = "ix_listing_updated_at"
 UPDATED_AT = "updated_at"
 
 _POSTGRES_COUNTERS = """
@@ -50,15 +48,3 @@ def listing_change_signal(engine: sa.Engine) -> str:
             names = ["rows", "max_id", "active", "price_total"] + ([UPDATED_AT] if timestamped else [])
             parts = dict(zip(names, connection.execute(sa.text(query)).one()))
     return ";".join(f"{name}={value}" for name, value in parts.items())
-
-
-def create_updated_at_index(connection: sa.Connection) -> bool:
-    """Create `LISTING_UPDATED_AT_INDEX` on `listing (updated_at)` where the column exists and the index
-    does not; returns whether it was created. Needs the owner of `listing` (the setup step)."""
-    if not sa.inspect(connection).has_table("listing") or not has_updated_at(connection):
-        return False  # no Deal Brain tables (yet): nothing to index
-    existing = {index["name"] for index in sa.inspect(connection).get_indexes("listing")}
-    if LISTING_UPDATED_AT_INDEX in existing:
-        return False
-    connection.execute(sa.text(f"CREATE INDEX {LISTING_UPDATED_AT_INDEX} ON listing ({UPDATED_AT})"))
-    return True

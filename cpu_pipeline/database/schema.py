@@ -16,7 +16,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
-from cpu_pipeline.database import change_signal
+from cpu_pipeline.database import listing_indexes
 
 metadata = sa.MetaData()
 
@@ -142,12 +142,14 @@ def create_pipeline_tables(engine: sa.Engine, schema: str = DEFAULT_PIPELINE_SCH
 
 def set_up(engine: sa.Engine, schema: str = DEFAULT_PIPELINE_SCHEMA) -> list[str]:
     """What `cpu-pipeline setup` creates, where missing: the pipeline's tables (`create_pipeline_tables`)
-    and, on PostgreSQL, the index on `listing (updated_at)` that keeps the listing-change sensor's probe a
-    lookup at any size. Returns what it created. Needs the database's owner; the jobs never create anything.
+    and, on PostgreSQL, the indexes on `listing` that keep the pipeline's reads from scanning or sorting
+    the whole table (`listing_indexes.ALL`). Returns what it created. Needs the database's owner; the
+    jobs never create anything.
     """
     created = create_pipeline_tables(engine, schema)
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
-            if change_signal.create_updated_at_index(connection):
-                created.append(f"index {change_signal.LISTING_UPDATED_AT_INDEX} on listing ({change_signal.UPDATED_AT})")
+            for index in listing_indexes.ALL:
+                if listing_indexes.create(connection, index):
+                    created.append(f"index {index.name} on listing {index.definition}")
     return created

@@ -3,8 +3,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from cpu_pipeline.database import demo_catalogue, schema
-from cpu_pipeline.database.change_signal import LISTING_UPDATED_AT_INDEX, create_updated_at_index, listing_change_signal
+from cpu_pipeline.database import demo_catalogue, listing_indexes, schema
+from cpu_pipeline.database.change_signal import listing_change_signal
 
 
 @pytest.fixture
@@ -84,10 +84,10 @@ def test_the_setup_index_makes_max_updated_at_a_lookup(postgres_url):
     engine = sa.create_engine(postgres_url)
     schema.metadata.create_all(engine, tables=[schema.cpu, schema.listing])
     with engine.begin() as connection:
-        assert create_updated_at_index(connection)
-        assert not create_updated_at_index(connection)  # a second setup creates nothing
+        assert listing_indexes.create(connection, listing_indexes.UPDATED_AT)
+        assert not listing_indexes.create(connection, listing_indexes.UPDATED_AT)  # a second setup creates nothing
         plan = "\n".join(connection.execute(sa.text("EXPLAIN SELECT max(updated_at) FROM listing")).scalars())
-    assert LISTING_UPDATED_AT_INDEX in plan
+    assert listing_indexes.UPDATED_AT.name in plan
 
 
 def test_sqlite_signal_sees_a_price_change_without_a_new_row(sqlite_url):
