@@ -39,7 +39,8 @@ MEMORY_LIMIT_MB = 250
 # Generated in Python up to this many listings, then copied in SQL (generating 10,000,000 in pandas and
 # loading them takes a quarter of an hour and gigabytes in this script, for no different a distribution).
 GENERATED_LISTINGS = 1_000_000
-SQL_REPEATS = 3
+# Both sides are timed alike, best of three: on a shared machine a single run mostly measures the neighbours.
+SQL_REPEATS = JOB_REPEATS = 3
 # VmHWM only grows, so polling misses no peak but one in the job's last few milliseconds.
 POLL_SECONDS = 0.02
 
@@ -268,17 +269,21 @@ def main(argv: list[str] | None = None) -> int:
         listing_count = connection.execute(sa.text("SELECT count(*) FROM listing")).scalar_one()
     print(f"rows: {cpu_count:,} CPUs, {listing_count:,} listings\n")
 
-    # The job stamps its rows with naive UTC; rows stamped before this are from earlier runs.
-    job_started_at = datetime.now(UTC).replace(tzinfo=None)
-    with tempfile.TemporaryDirectory(prefix="cpu_pipeline_bench_home_") as home:
-        job = run_job(args.database_url, Path(home))
-        status, steps = step_durations(Path(home))
-    if job.returncode != 0 or status != "SUCCESS":
-        print(f"job {status} (exit {job.returncode}); its last output:", file=sys.stderr)
-        print("\n".join(job.output.splitlines()[-40:]), file=sys.stderr)
-        return 1
-
-    steps_s = sum(steps.values())
+    runs = []
+    for _ in range(JOB_REPEATS):
+        # The job stamps its rows with naive UTC; rows stamped before this are from earlier runs.
+        job_started_at = datetime.now(UTC).replace(tzinfo=None)
+        with tempfile.TemporaryDirectory(prefix="cpu_pipeline_bench_home_") as home:
+            job = run_job(args.database_url, Path(home))
+            status, steps = step_durations(Path(home))
+        if job.returncode != 0 or status != "SUCCESS":
+            print(f"job {status} (exit {job.returncode}); its last output:", file=sys.stderr)
+            print("\n".join(job.output.splitlines()[-40:]), file=sys.stderr)
+            return 1
+        runs.append((sum(steps.values()), steps, job))
+    # The fastest run's steps; the memory of the run that peaked highest.
+    steps_s, steps, _ = min(runs, key=lambda run: run[0])
+    job = max((run[2] for run in runs), key=lambda run: run.peak_process_mb)
     data_s = steps_s - STEP_OVERHEAD_SECONDS * len(steps)
     sql_s = time_reference(engine)
     ratio = data_s / sql_s
@@ -293,12 +298,12 @@ def main(argv: list[str] | None = None) -> int:
     summary = [
         ("sum of step durations", steps_s),
         (f"job data time (sum - {STEP_OVERHEAD_SECONDS} s x {len(steps)} steps)", data_s),
-        ("process wall time (CLI start to exit)", job.wall_s),
+        ("process wall time (CLI start to exit, best run)", min(run[2].wall_s for run in runs)),
         (f"SQL reference (best of {SQL_REPEATS})", sql_s),
     ]
     width = max(len(label) for label in [*steps, *(label for label, _ in summary)])
     rule = "-" * (width + 12)
-    print(f"{f'job {JOB_NAME}':<{width}}  {'seconds':>10}\n{rule}")
+    print(f"{f'job {JOB_NAME} (best of {JOB_REPEATS})':<{width}}  {'seconds':>10}\n{rule}")
     for rows in (steps.items(), summary):
         for label, seconds in rows:
             print(f"{label:<{width}}  {seconds:>10.3f}")
@@ -307,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     # On a small catalogue the steps can take less than the allowance: no data time left to compare.
     shown = f"{ratio:.2f}x" if data_s > 0 else "n/a, the step sum is within the per-step allowance"
     print(f"ratio job data time / SQL: {shown} (target <= {target_ratio}x): {'PASS' if ratio <= target_ratio else 'FAIL'}")
-    print("peak RSS of every process of the job:")
+    print(f"peak RSS of every process of the job (the highest of {JOB_REPEATS} runs):")
     for name, peak in sorted(job.peak_by_process.items(), key=lambda item: -item[1]):
         print(f"  {peak:>7.0f} MB  {name}")
     print(
@@ -315,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{'PASS' if job.peak_process_mb <= MEMORY_LIMIT_MB else 'FAIL'}; whole tree: {job.peak_tree_mb:.0f} MB"
     )
     print(f"IO manager storage of the run: {job.io_manager_bytes / 1e6:.2f} MB")
-    print(f"rows written by this run: {written:,}, CPUs not in error: {expected:,}: {'PASS' if written == expected else 'FAIL'}")
+    print(f"rows written by the last run: {written:,}, CPUs not in error: {expected:,}: {'PASS' if written == expected else 'FAIL'}")
     passed = ratio <= target_ratio and job.peak_process_mb <= MEMORY_LIMIT_MB and written == expected
     return 0 if passed else 1
 
