@@ -30,19 +30,27 @@ def markdown(frame: pd.DataFrame) -> dg.MetadataValue:
 
     A missing value (None, NaN) is an empty cell, never `nan`; text is shown as it is, never parsed as
     a number (a CPU named `1e3` is not shown as `1000`); a number as its shortest form to 15 digits
-    (`2`, `352.8`). Written directly, a row per line: the whole catalogue (thousands of CPUs) takes a
-    few milliseconds, where a table formatter's alignment took half a second.
+    (`2`, `352.8`). Written directly, a column at a time, then a row per line: the whole catalogue
+    (thousands of CPUs) takes a few tens of milliseconds, where a table formatter's alignment took half
+    a second.
     """
     if not len(frame):
         return dg.MetadataValue.md("_none_")
-    cells = frame.astype(object).where(frame.notna(), None).map(_cell)
-    lines = [_row(frame.columns), "|" + "|".join("---" for _ in frame.columns) + "|"]
-    lines += [_row(row) for row in cells.itertuples(index=False)]
+    columns = [_cells(frame.iloc[:, position]) for position in range(frame.shape[1])]
+    lines = [_row(map(str, frame.columns)), "|" + "|".join("---" for _ in frame.columns) + "|"]
+    lines += [_row(row) for row in zip(*columns)]
     return dg.MetadataValue.md("\n".join(lines))
 
 
+def _cells(values: pd.Series) -> list[str]:
+    # A float column (most of the catalogue's) needs no check of each value's type.
+    if values.dtype.kind == "f":
+        return ["" if value != value else format(value, ".15g") for value in values.tolist()]
+    return [_cell(value) for value in values.astype(object).where(values.notna(), None).tolist()]
+
+
 def _row(cells) -> str:
-    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+    return "| " + " | ".join(cells) + " |"
 
 
 def _cell(value) -> str:
