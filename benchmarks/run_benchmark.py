@@ -172,8 +172,11 @@ def _process_tree(pid: int) -> list[int]:
     pids, tree = [pid], []
     while pids:
         tree.append(pids.pop())
-        for children in Path(f"/proc/{tree[-1]}/task").glob("*/children"):
-            pids += [int(child) for child in children.read_text().split()]
+        try:
+            for children in Path(f"/proc/{tree[-1]}/task").glob("*/children"):
+                pids += [int(child) for child in children.read_text().split()]
+        except OSError:  # it ended while its children were being listed
+            continue
     return tree
 
 
@@ -320,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{'PASS' if job.peak_process_mb <= MEMORY_LIMIT_MB else 'FAIL'}; whole tree: {job.peak_tree_mb:.0f} MB"
     )
     print(f"IO manager storage of the run: {job.io_manager_bytes / 1e6:.2f} MB")
-    print(f"rows written by the last run: {written:,}, CPUs not in error: {expected:,}: {'PASS' if written == expected else 'FAIL'}")
+    verdict = "PASS" if written == expected else "FAIL"
+    print(f"rows written by the last run: {written:,}, CPUs not in error: {expected:,}: {verdict}")
     passed = ratio <= target_ratio and job.peak_process_mb <= MEMORY_LIMIT_MB and written == expected
     return 0 if passed else 1
 
