@@ -6,14 +6,17 @@ on SQLite from the rows, chunk by chunk) and the usable prices of a few CPUs (`l
 the write-back into `cpu` (`write_analytics`), and the pipeline's own tables: a day's snapshot
 (`write_history`), the history the trends read (`load_history`) and the trends (`write_trends`).
 
-Reads on PostgreSQL go through `COPY ... TO STDOUT` into Arrow's CSV reader, about five times
-faster than `pandas.read_sql` at a million rows, and exact: every double arrives bit for bit
-(Arrow's parser is correctly rounded; pandas' fast one is an ulp off for about one full-precision
-value in six, and its exact one is four times slower). Values come back as the store holds them:
-a stored `NaN` or `Infinity` stays the text PostgreSQL wrote (only an empty field is NULL), so
-the analytics can tell an invalid price from a missing one; text is text whatever it looks like (an
-empty name stays empty, a model number stays a string), and arrives intact whatever the server's
-encoding: PostgreSQL converts it to UTF-8 for the COPY.
+Reads on PostgreSQL go through `COPY ... TO STDOUT` in PostgreSQL's text format, into which PostgreSQL
+converts text to UTF-8 from any server encoding, and which keeps apart what CSV cannot: a NULL is an
+unescaped `\\N`, an empty text an empty field, and a text `\\N` has its backslash escaped. The results are
+small (the CPUs, their listing figures, the prices of a few CPUs: thousands of rows), so plain Python
+splits the fields and converts each column by the type PostgreSQL gives it (`cursor.description`):
+integers with `int`, floats and numerics with `float`, which is correctly rounded, so every stored
+double arrives bit for bit (pandas' fast CSV parser is an ulp off for about one full-precision value in
+six). No CSV library: pyarrow's, used before, added 34 MB to every process that imports the pipeline.
+Values come back as the store holds them: a stored `NaN` or `Infinity` stays the text PostgreSQL wrote
+(only a NULL is NaN), so the analytics can tell an invalid price from a missing one; text is text
+whatever it looks like (an empty name stays empty, a model number stays a string).
 
 Every call of the driver made outside SQLAlchemy raises SQLAlchemy's errors, as a query through it
 would: a connection lost midway is an `sqlalchemy.exc.OperationalError` on every path, which the
@@ -23,13 +26,12 @@ loads' retry recognises (`engine.is_connection_error`).
 import contextlib
 import io
 import math
+import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv
 import sqlalchemy as sa
 
 from cpu_pipeline.analytics import listing_figures
@@ -205,15 +207,12 @@ def _listings_by_cpu(engine: sa.Engine) -> Iterator[pd.DataFrame]:
             yield carried
 
 
-def _read(
-    engine: sa.Engine, query: str, text_columns: list[str] = (), categorical: tuple[str, ...] = (), settings: dict | None = None
-) -> pd.DataFrame:
-    """The query's rows; `text_columns` read as text whatever they hold, the `categorical` ones among
-    them as pandas categoricals (a few distinct values in a million rows: a small code per row instead
-    of a string object); on PostgreSQL with the planner `settings` (name: value) for this statement only."""
+def _read(engine: sa.Engine, query: str, text_columns: list[str] = (), settings: dict | None = None) -> pd.DataFrame:
+    """The query's rows, each column as `_as_stored` gives it; `text_columns` read as text whatever they
+    hold; on PostgreSQL with the planner `settings` (name: value) for this statement only."""
     if engine.dialect.name != "postgresql":
         with engine.connect() as connection:
-            return pd.read_sql_query(sa.text(query), connection).astype(dict.fromkeys(categorical, "category"))
+            return pd.read_sql_query(sa.text(query), connection)
     buffer = io.BytesIO()
     connection = engine.raw_connection()
     try:
@@ -221,32 +220,27 @@ def _read(
         # bytes as some client sent them, unchecked (a conversion would refuse the first invalid one).
         unchecked = connection.driver_connection.info.parameter_status("server_encoding") == "SQL_ASCII"
         in_utf8 = "" if unchecked else ", ENCODING 'UTF8'"
-        copy = f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER{in_utf8})"
+        copy = f"COPY ({query}) TO STDOUT WITH (FORMAT text{in_utf8})"
         with (
             _driver_errors_as_sqlalchemy(engine.dialect, connection.driver_connection, copy, connection.invalidate),
             connection.cursor() as cursor,
         ):
             for name, value in (settings or {}).items():  # this transaction only: the pool rolls it back
                 cursor.execute(f"SET LOCAL {name} = '{value}'")
+            cursor.execute(f"SELECT * FROM ({query}) AS result LIMIT 0")  # planned, not run: the names and types
+            columns = cursor.description
             cursor.copy_expert(copy, buffer)
     finally:
         connection.close()
-    data = buffer.getbuffer()
-    if unchecked:  # a sequence that is not UTF-8 becomes U+FFFD rather than fail the run, or reach a log as bytes
-        data = bytes(data).decode("utf-8", errors="replace").encode()
-    arrow = pyarrow.csv.read_csv(
-        pa.BufferReader(pa.py_buffer(data)),  # parsed in place, not copied into Arrow first
-        convert_options=pyarrow.csv.ConvertOptions(
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,  # PostgreSQL quotes an empty string, never a NULL
-            column_types={
-                column: pa.dictionary(pa.int32(), pa.string()) if column in categorical else pa.string()
-                for column in text_columns
-            },
-        ),
+    # From SQL_ASCII, a sequence that is not UTF-8 becomes U+FFFD rather than fail the run, or reach a log as bytes.
+    rows = [line.split("\t") for line in buffer.getvalue().decode("utf-8", errors="replace").split("\n")[:-1]]
+    fields = zip(*rows) if rows else [()] * len(columns)
+    return pd.DataFrame(
+        {
+            column.name: _as_stored(values, column.type_code, column.name in text_columns)
+            for column, values in zip(columns, fields)
+        }
     )
-    return pd.DataFrame({name: _as_stored(arrow.column(name)) for name in arrow.column_names})
 
 
 @contextlib.contextmanager
@@ -268,22 +262,34 @@ def _driver_errors_as_sqlalchemy(
         ) from error
 
 
-def _as_stored(column: pa.ChunkedArray) -> pd.Series:
-    """A column as pandas: NULL is NaN or None; a float column that holds a stored NaN or infinity
-    becomes an object column in which those values are the text PostgreSQL wrote for them."""
-    values = column.to_pandas()
-    if not pa.types.is_floating(column.type):
-        return values
-    stored_non_finite = ~np.isfinite(values.to_numpy()) & column.is_valid().to_numpy(zero_copy_only=False)
-    if not stored_non_finite.any():
-        return values
-    text = values.astype(object)
-    text[stored_non_finite] = values[stored_non_finite].map(_postgres_text)
-    return text
+# What COPY's text format writes for a NULL, and the escapes it writes in a text (a backslash, and
+# the control characters that would break a line or a field).
+_NULL = "\\N"
+_ESCAPE = re.compile(r"\\([\\bfnrtv])")
+_ESCAPED = {"\\": "\\", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+# PostgreSQL's type oids (pg_type) of the numbers a query returns: int8 (count(*)), int2, int4; and
+# float4, float8, numeric. Any other type is read as text.
+_INTEGERS = {20, 21, 23}
+_FLOATS = {700, 701, 1700}
+_NOT_FINITE = {"NaN", "Infinity", "-Infinity"}
 
 
-def _postgres_text(value: float) -> str:
-    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+def _as_stored(fields: tuple[str, ...], type_oid: int, text: bool) -> pd.Series:
+    """One column of COPY's text output (`fields`, one per row) as pandas. A text column (`text`, or
+    any type but a number) is object: the texts unescaped, None for NULL. An integer column is int64,
+    or float64 with NaN for NULL where it holds one. A float or numeric column is float64 with NaN for
+    NULL, every value correctly rounded; or, where it holds a stored NaN or infinity, object, in which
+    those values are the text PostgreSQL wrote for them and the others floats."""
+    if text or type_oid not in _INTEGERS | _FLOATS:
+        return pd.Series([None if field == _NULL else _unescape(field) for field in fields], dtype=object)
+    if type_oid in _INTEGERS and _NULL not in fields:
+        return pd.Series([int(field) for field in fields], dtype=np.int64)
+    values = [np.nan if field == _NULL else field if field in _NOT_FINITE else float(field) for field in fields]
+    return pd.Series(values, dtype=object if _NOT_FINITE.intersection(fields) else np.float64)
+
+
+def _unescape(field: str) -> str:
+    return _ESCAPE.sub(lambda escape: _ESCAPED[escape.group(1)], field) if "\\" in field else field
 
 
 def write_analytics(engine: sa.Engine, rows: pd.DataFrame, updated_at: datetime, lock_timeout_seconds: float = 600) -> int:

@@ -77,6 +77,22 @@ def test_bytes_that_are_not_utf8_in_a_sql_ascii_database_arrive_replaced_never_a
         engine.dispose()
 
 
+def test_text_that_copy_escapes_and_missing_values_arrive_as_stored(postgres_url):
+    # COPY's text format escapes these characters, and writes a NULL as `\N`, which a name may also read.
+    names = ["\\N", "tab\there", "two\nlines", "C:\\cpu\\", "\r\b\f\v"]
+    cpus = [cpu(i + 1, name=name, single=None) for i, name in enumerate(names)]
+    catalogues.write(postgres_url, cpus, listings_for(1, [300, "NaN"]) + listings_for(2, [150]))
+    engine = sa.create_engine(postgres_url)
+    loaded = bulk.load_cpus(engine)
+    assert loaded["name"].tolist() == names
+    assert loaded["cpu_mark_multi"].dtype == np.int64
+    assert loaded["cpu_mark_single"].dtype == np.float64 and loaded["cpu_mark_single"].isna().all()
+    figures = bulk.load_listing_figures(engine).set_index("cpu_id")
+    assert figures["first_invalid_price"].tolist() == ["NaN", None]  # a missing text is None, not the text NaN
+    assert figures.loc[1, "first_invalid_listing"] == 1001 and np.isnan(figures.loc[2, "first_invalid_listing"])
+    engine.dispose()
+
+
 def test_prices_arrive_as_the_exact_doubles_stored(postgres_url):
     # Full-precision doubles, as the valuation rules leave them; pandas' fast CSV parser gets about one
     # in six of these an ulp wrong, which would move a mean across a rounding boundary.
