@@ -27,7 +27,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet pip==$(PIP_VERSION)
-	@echo "installing the locked dependencies into $(VENV): about 4 minutes the first time (Dagster, pandas, pyarrow ...)"
+	@echo "installing the locked dependencies into $(VENV): about 4 minutes the first time (Dagster, pandas, SQLAlchemy ...)"
 	$(BIN)/pip install --progress-bar on -r $(LOCK)
 	$(BIN)/pip install --quiet -e . --no-deps
 	$(BIN)/pip check
