@@ -181,7 +181,7 @@ def test_a_connection_cut_midway_through_the_bulk_read_is_retried(postgres_url):
     run = threading.Thread(target=lambda: outcome.setdefault("result", materialize(postgres_url)))
     run.start()
     try:
-        reader = _backend_running(postgres_url, f"COPY ({bulk.LISTING_FIGURES_QUERY[:60]}")
+        reader = _backend_running(postgres_url, f"COPY ({bulk.listing_figures_query([])[:60]}")
         with sa.create_engine(postgres_url).connect() as admin:
             assert admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": reader}).scalar()
     finally:

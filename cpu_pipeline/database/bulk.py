@@ -44,7 +44,7 @@ READ_COLUMNS = {
 }
 CPU_QUERY = f"SELECT {', '.join(READ_COLUMNS['cpu'])} FROM cpu ORDER BY id"
 LISTING_QUERY = f"SELECT {', '.join(READ_COLUMNS['listing'])} FROM listing"
-# `listing_figures.FIGURE_COLUMNS` in one statement, every rule as `listing_figures` states it: P, the
+# `listing_figures.FIGURE_COLUMNS` in one statement (`listing_figures_query`), every rule as `listing_figures` states it: P, the
 # active listings' positive finite prices (a stored NaN sorts above every number in PostgreSQL, so
 # `< 'Infinity'` leaves it out); the sums over the ordinary prices only, computed in CASE so that
 # PostgreSQL, which refuses a float overflow or underflow with an error, never meets one; each CPU's
@@ -55,8 +55,8 @@ LISTING_QUERY = f"SELECT {', '.join(READ_COLUMNS['listing'])} FROM listing"
 # read in the order of (CPU, price), which `listing_indexes.ACTIVE_PRICES` holds ready (without it,
 # one sort of the table): each CPU's group and its array then come in order and the per-group sort
 # of the array's ORDER BY finds its input sorted. The stored text of an invalid price is looked up
-# by id for the few CPUs that have one, not converted for every listing. One pass over the table; no
-# listing leaves the database.
+# by id for the few CPUs that have one, not converted for every listing. One pass over the table (in
+# FIGURE_RANGES parts, below); no listing leaves the database.
 _ORDINARY = f"price BETWEEN {listing_figures.ORDINARY_PRICES[0]} AND {listing_figures.ORDINARY_PRICES[1]}"
 _NOT_FINITE = "price IN ('NaN', 'Infinity', '-Infinity')"
 _FENCE = f"{listing_figures.IQR_FENCE}::float8 * (price_q3 - price_q1)"
@@ -70,7 +70,57 @@ def _quartile(p: float) -> str:
     return f"CASE WHEN floor({position}) = ceil({position}) THEN {low} ELSE {low} + ({fraction} * ({high} - {low})) END"
 
 
-LISTING_FIGURES_QUERY = f"""
+# The CPUs are summarised in this many ranges of ids, one aggregation each, joined by UNION ALL:
+# PostgreSQL's Parallel Append hands each range to one of its parallel workers (an aggregate over
+# sorted input cannot be split across workers otherwise); more ranges than the default two workers
+# and the leader, so that one finishing early takes the next. The bounds are literals, so that the
+# planner sees how many listings each range holds (with bounds computed inside the statement it
+# guesses a few and plans no parallel work). Measured at 10,000,000 listings on 2 busy cores: 2.75 s
+# in one aggregation, 2.1 s in four ranges.
+FIGURE_RANGES = 4
+CPU_ID_RANGE_QUERY = "SELECT min(id), max(id) FROM cpu"
+
+
+def cpu_id_bounds(lowest: int | None, highest: int | None) -> list[int]:
+    """FIGURE_RANGES - 1 evenly spaced ids between the cpu table's smallest and largest id (none for an
+    empty table), which split the CPUs into FIGURE_RANGES ranges."""
+    if lowest is None or highest is None:
+        return []
+    return [lowest + k * (highest - lowest + 1) // FIGURE_RANGES for k in range(1, FIGURE_RANGES)]
+
+
+def _figures_of_id_range(lower: int | None, upper: int | None) -> str:
+    """The aggregation of the CPU ids from `lower` (None: no lower bound) to below `upper` (None: none)."""
+    bounds = (f" AND cpu_id >= {int(lower)}" if lower is not None else "") + (
+        f" AND cpu_id < {int(upper)}" if upper is not None else ""
+    )
+    return f"""
+            SELECT cpu_id,
+                   count(*) AS active_listings,
+                   count(*) FILTER (WHERE usable) AS sample_size,
+                   coalesce(sum(CASE WHEN usable AND {_ORDINARY} THEN price END), 0) AS price_sum,
+                   coalesce(sum(CASE WHEN usable AND {_ORDINARY} THEN price * price END), 0) AS price_sum_of_squares,
+                   count(*) FILTER (WHERE usable AND NOT {_ORDINARY}) AS extreme_prices,
+                   array_agg(price ORDER BY price) FILTER (WHERE usable) AS prices,
+                   count(*) FILTER (WHERE {_NOT_FINITE}) AS invalid_prices,
+                   min(id) FILTER (WHERE {_NOT_FINITE}) AS first_invalid_listing
+            FROM (SELECT id, cpu_id, adjusted_price_usd::float8 AS price,
+                         adjusted_price_usd::float8 > 0 AND adjusted_price_usd::float8 < 'Infinity' AS usable
+                  FROM listing WHERE status = 'active' AND cpu_id IS NOT NULL{bounds}
+                  ORDER BY cpu_id, adjusted_price_usd) AS active
+            GROUP BY cpu_id"""
+
+
+_UNION_ALL = "\n            UNION ALL"
+
+
+def listing_figures_query(id_bounds: list[int]) -> str:
+    """The statement, its CPUs split at the increasing `id_bounds` (`cpu_id_bounds`). The first range has
+    no lower bound and the last no upper one, so every id falls in exactly one range whatever the
+    bounds (a CPU added since they were read included): they only spread the work."""
+    edges = [None, *id_bounds, None]
+    ranges = _UNION_ALL.join(_figures_of_id_range(lower, upper) for lower, upper in zip(edges, edges[1:]))
+    return f"""
 SELECT cpu_id, active_listings, sample_size, price_sum, price_sum_of_squares, extreme_prices, price_q1, price_q3,
        CASE WHEN sample_size >= {listing_figures.OUTLIER_MIN_PRICES} AND extreme_prices = 0 THEN
            CASE WHEN at_or_below_low = 0 OR prices[at_or_below_low] < low_fence THEN at_or_below_low
@@ -87,21 +137,7 @@ FROM (
            CASE WHEN extreme_prices = 0 THEN price_q3 + {_FENCE} END AS high_fence
     FROM (
         SELECT g.*, {_quartile(0.25)} AS price_q1, {_quartile(0.75)} AS price_q3
-        FROM (
-            SELECT cpu_id,
-                   count(*) AS active_listings,
-                   count(*) FILTER (WHERE usable) AS sample_size,
-                   coalesce(sum(CASE WHEN usable AND {_ORDINARY} THEN price END), 0) AS price_sum,
-                   coalesce(sum(CASE WHEN usable AND {_ORDINARY} THEN price * price END), 0) AS price_sum_of_squares,
-                   count(*) FILTER (WHERE usable AND NOT {_ORDINARY}) AS extreme_prices,
-                   array_agg(price ORDER BY price) FILTER (WHERE usable) AS prices,
-                   count(*) FILTER (WHERE {_NOT_FINITE}) AS invalid_prices,
-                   min(id) FILTER (WHERE {_NOT_FINITE}) AS first_invalid_listing
-            FROM (SELECT id, cpu_id, adjusted_price_usd::float8 AS price,
-                         adjusted_price_usd::float8 > 0 AND adjusted_price_usd::float8 < 'Infinity' AS usable
-                  FROM listing WHERE status = 'active' AND cpu_id IS NOT NULL
-                  ORDER BY cpu_id, adjusted_price_usd) AS active
-            GROUP BY cpu_id
+        FROM ({ranges}
         ) AS g
         OFFSET 0  -- each quartile computed once per CPU, not again wherever it is used
     ) AS q
@@ -111,6 +147,8 @@ FROM (
 ) AS fenced
 ORDER BY cpu_id
 """
+
+
 # For that statement only: where there is no index to read in order, the sort stays in memory (the
 # default 4 MB spills a million rows to disk), and it sorts the table read in its own order, never
 # an index on `cpu_id` alone read in that index's order, the heap's at random, and sorted by price
@@ -163,7 +201,10 @@ def load_listing_figures(engine: sa.Engine) -> pd.DataFrame:
     listings): on PostgreSQL by one statement in the database, on SQLite from the rows in chunks."""
     check_schema(engine, "listing")
     if engine.dialect.name == "postgresql":
-        return _read(engine, LISTING_FIGURES_QUERY, text_columns=["first_invalid_price"], settings=FIGURES_SETTINGS)
+        with engine.connect() as connection:
+            bounds = cpu_id_bounds(*connection.execute(sa.text(CPU_ID_RANGE_QUERY)).one())
+        query = listing_figures_query(bounds)
+        return _read(engine, query, text_columns=["first_invalid_price"], settings=FIGURES_SETTINGS)
     figures = [listing_figures.summarise(chunk) for chunk in _listings_by_cpu(engine)]
     return pd.concat(figures, ignore_index=True) if figures else listing_figures.summarise(_no_listings())
 
@@ -271,7 +312,7 @@ _ESCAPED = {"\\": "\\", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "
 # float4, float8, numeric. Any other type is read as text.
 _INTEGERS = {20, 21, 23}
 _FLOATS = {700, 701, 1700}
-_NOT_FINITE = {"NaN", "Infinity", "-Infinity"}
+_STORED_NOT_FINITE = {"NaN", "Infinity", "-Infinity"}  # as COPY writes them
 
 
 def _as_stored(fields: tuple[str, ...], type_oid: int, text: bool) -> pd.Series:
@@ -284,8 +325,8 @@ def _as_stored(fields: tuple[str, ...], type_oid: int, text: bool) -> pd.Series:
         return pd.Series([None if field == _NULL else _unescape(field) for field in fields], dtype=object)
     if type_oid in _INTEGERS and _NULL not in fields:
         return pd.Series([int(field) for field in fields], dtype=np.int64)
-    values = [np.nan if field == _NULL else field if field in _NOT_FINITE else float(field) for field in fields]
-    return pd.Series(values, dtype=object if _NOT_FINITE.intersection(fields) else np.float64)
+    values = [np.nan if field == _NULL else field if field in _STORED_NOT_FINITE else float(field) for field in fields]
+    return pd.Series(values, dtype=object if _STORED_NOT_FINITE.intersection(fields) else np.float64)
 
 
 def _unescape(field: str) -> str:

@@ -275,3 +275,31 @@ def test_a_days_snapshot_replaces_that_day_only_and_loads_by_range(database_url)
     ]
     assert bulk.load_history(engine, tables.history, date(2026, 11, 29), date(2026, 11, 29))["cpu_id"].tolist() == [1]
     engine.dispose()
+
+
+def test_cpu_id_bounds_split_the_ids_evenly_and_an_empty_table_not_at_all():
+    assert bulk.cpu_id_bounds(1, 5000) == [1251, 2501, 3751]
+    assert bulk.cpu_id_bounds(7, 7) == [7, 7, 7]  # empty ranges, never a gap
+    assert bulk.cpu_id_bounds(None, None) == []
+
+
+def test_the_figures_are_the_same_however_the_cpus_are_split_and_the_ranges_are_parallel_safe(postgres_url):
+    cpus, listings = demo_catalogue.generate_catalogue(40, 4000, seed=12)
+    engine = sa.create_engine(postgres_url)
+    demo_catalogue.write_catalogue(engine, cpus, listings)
+    ids = cpus["id"]
+    splits = [[], [int(ids.min()) - 100, int(ids.max()) + 100], [int(ids.median())] * 3, [int(ids.max()) + 1] * 2]
+    with engine.begin() as connection:
+        # Parallel workers as free as the planner finds them worth starting at millions of listings: a
+        # part of the ranges' aggregations that is not parallel-safe would keep them out of any worker.
+        for setting in ("parallel_setup_cost", "parallel_tuple_cost", "min_parallel_table_scan_size"):
+            connection.execute(sa.text(f"SET LOCAL {setting} = 0"))
+        plan = "\n".join(connection.execute(sa.text(f"EXPLAIN {bulk.listing_figures_query([10, 20, 30])}")).scalars())
+    assert "Gather" in plan
+    whole = bulk._read(engine, bulk.listing_figures_query([]), text_columns=["first_invalid_price"])
+    assert whole["cpu_id"].tolist() == sorted(listings.loc[listings["status"] == "active", "cpu_id"].dropna().unique())
+    for split in splits:
+        pd.testing.assert_frame_equal(
+            bulk._read(engine, bulk.listing_figures_query(split), text_columns=["first_invalid_price"]), whole
+        )
+    pd.testing.assert_frame_equal(bulk.load_listing_figures(engine), whole)
