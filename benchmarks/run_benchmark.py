@@ -198,6 +198,10 @@ def run_job(url: str, home: Path) -> JobRun:
                 try:
                     hwm, rss = _memory_kb(pid)
                     name = f"{pid} {_command(pid)}"
+                    # A child caught between fork and exec (dagster starting `tail`) still shows the
+                    # job's command and shares the job's pages: not a process of its own yet.
+                    if pid != process.pid and _command(pid) == _command(process.pid):
+                        continue
                 except (OSError, KeyError, UnicodeDecodeError):  # ended between the listing and the read
                     continue
                 peaks[name] = max(peaks.get(name, 0), hwm)
