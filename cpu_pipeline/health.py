@@ -15,7 +15,6 @@ if TYPE_CHECKING:  # Dagster is imported when a check runs: `cpu-pipeline --help
 # How much older than Dagster's heartbeat interval (30 s) a heartbeat may be: a daemon busy for a
 # minute under load is not dead.
 DEFAULT_HEARTBEAT_TOLERANCE_SECONDS = 90
-HEARTBEAT_INTERVAL_SECONDS = 30  # Dagster's DEFAULT_HEARTBEAT_INTERVAL_SECONDS
 
 
 @dataclass
@@ -65,7 +64,7 @@ def check_health(
     now: float | None = None,
 ) -> Health:
     """The health of the instance's daemon and of the recalculation, at `now` (default: the current time)."""
-    from dagster._daemon.controller import get_daemon_statuses
+    from dagster._daemon.controller import DEFAULT_HEARTBEAT_INTERVAL_SECONDS, get_daemon_statuses
 
     from cpu_pipeline.defs.alerts.staleness import WRITE_BACK
 
@@ -75,7 +74,7 @@ def check_health(
         instance.get_required_daemon_types(),
         curr_time_seconds=now,
         ignore_errors=True,  # a daemon that logged an error is alive; the alerts report failed runs
-        heartbeat_interval_seconds=HEARTBEAT_INTERVAL_SECONDS,
+        heartbeat_interval_seconds=DEFAULT_HEARTBEAT_INTERVAL_SECONDS,
         heartbeat_tolerance_seconds=heartbeat_tolerance_seconds,
     )
     heartbeats = [status.last_heartbeat.timestamp for status in statuses.values() if status.last_heartbeat]
@@ -88,7 +87,7 @@ def check_health(
         fresh=latest is not None and now - latest.timestamp <= freshness_window_seconds,
     )
     if not health.daemon_alive:
-        limit = HEARTBEAT_INTERVAL_SECONDS + heartbeat_tolerance_seconds
+        limit = DEFAULT_HEARTBEAT_INTERVAL_SECONDS + heartbeat_tolerance_seconds
         since = f"since {_when(health.last_heartbeat)}" if health.last_heartbeat else "none ever"
         health.problems.append(f"the Dagster daemon has sent no heartbeat within {limit:g} s ({since})")
     if not health.fresh:

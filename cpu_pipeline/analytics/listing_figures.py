@@ -114,11 +114,11 @@ def summarise(listings: pd.DataFrame) -> pd.DataFrame:
             "extreme_prices": extreme,
             "price_q1": q1,
             "price_q3": q3,
-            "outlier_count": pd.array(np.where((outliers >= 0) & (extreme == 0), outliers, -1), dtype="Int64"),
+            # Missing (NA) below OUTLIER_MIN_PRICES prices or with an extreme price.
+            "outlier_count": pd.arrays.IntegerArray(outliers.astype(np.int64), (outliers < 0) | (extreme != 0)),
             "invalid_prices": np.bincount(at[invalid], minlength=count),
         }
     )
-    figures.loc[figures["outlier_count"] < 0, "outlier_count"] = pd.NA
     stored = listings["adjusted_price_usd"].to_numpy()[active]
     first = pd.DataFrame({"at": at[invalid], "id": listing_ids[invalid], "price": stored[invalid]})
     first = first.sort_values("id", kind="stable").drop_duplicates("at")
