@@ -121,6 +121,11 @@ def pytest_collection_modifyitems(config, items):
         for name in sorted(markers_for(item)):
             if item.get_closest_marker(name) is None:
                 item.add_marker(name)
+    # The files with served tests first, each file's tests in their order: those tests mostly wait on the
+    # stack's daemon, and pytest-xdist (pyproject's addopts) hands out whole files in this order, so the
+    # other process's tests fill that wait rather than a served file running alone at the end.
+    served_files = {item.path for item in items if item.get_closest_marker("served")}
+    items.sort(key=lambda item: item.path not in served_files)
 
 
 _running = None  # the test being run, for the check in fresh_postgres_database

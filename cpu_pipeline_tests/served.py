@@ -79,13 +79,17 @@ class Served:
         if state["status"] == "RUNNING":
             stopped = self.graphql("""mutation($id: String) { stopRunningSchedule(id: $id) { __typename } }""", id=state["id"])
             assert stopped["stopRunningSchedule"]["__typename"] == "ScheduleStateResult", stopped
-        unfinished = """query { runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) {
-                          ... on Runs { results { runId } } } }"""
         deadline = time.monotonic() + timeout
-        while self.graphql(unfinished)["runsOrError"]["results"]:
+        while self.unfinished_runs():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"runs still in progress {timeout} s after the schedule stopped")
             time.sleep(1)
+
+    def unfinished_runs(self) -> list[str]:
+        """The ids of the runs on the instance that are queued, starting or in progress."""
+        unfinished = """query { runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) {
+                          ... on Runs { results { runId } } } }"""
+        return [run["runId"] for run in self.graphql(unfinished)["runsOrError"]["results"]]
 
     def _sensor_state(self, name: str) -> dict:
         selector = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "sensorName": name}
