@@ -186,7 +186,8 @@ def _process_tree(pid: int) -> list[int]:
 
 def run_job(url: str, home: Path) -> JobRun:
     """Run the job as a user would, polling the memory of its process tree (dagster starts `tail` helpers)."""
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # The embedded instance's settings, as `make run` uses them (its storage is this fresh home's).
+    (home / "dagster.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
     env = {**os.environ, "DATABASE_URL": url, "DAGSTER_HOME": str(home)}
     command = [str(Path(sys.executable).with_name("dagster")), "job", "execute", "-m", "cpu_pipeline.definitions", "-j", JOB_NAME]
     # Not getrusage(RUSAGE_CHILDREN): a child's ru_maxrss includes the RSS it shared with this process
