@@ -30,12 +30,12 @@ def test_the_figures_read_the_active_prices_index_alone_and_equal_those_of_a_sor
     demo_catalogue.write_catalogue(engine, cpus, listings)
     # The cases the order matters for: ties at a fence (four equal prices), invalid prices (NaN sorts
     # last in the index), an inactive listing and a listing of no CPU, both left out by the index.
-    extra = [cpu(900)], [
+    edge_listings = [
         *listings_for(900, [100, 100, 100, 100, "NaN", "Infinity", 250, 40], first_id=900_000),
         *listings_for(900, [1], status="sold", first_id=900_100),
         {"id": 900_200, "cpu_id": None, "status": "active", "adjusted_price_usd": 10.0},
     ]
-    catalogues.write(postgres_url, *extra)
+    catalogues.write(postgres_url, [cpu(900)], edge_listings)
     sorted_figures = bulk.load_listing_figures(engine)
     with engine.begin() as connection:
         assert "Index Only Scan" not in _figures_plan(connection)
