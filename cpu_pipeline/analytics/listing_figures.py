@@ -9,7 +9,8 @@ positive finite numbers, as stored; the list price is never used):
   `extreme_prices` counts the others, whose squares, sums or IQR fences could leave the float range
   (PostgreSQL refuses such arithmetic with an error): a CPU with any is always recomputed exactly;
 - `price_q1`, `price_q3`: the quartiles of P by linear interpolation, with PostgreSQL's own formula
-  (`percentile_cont`: lo + f * (hi - lo)), so that both stores give the same doubles;
+  (`percentile_cont`: lo + f * (hi - lo)), so that both stores give the same doubles; NaN with an
+  extreme price (between subnormal prices the interpolation underflows, which PostgreSQL refuses);
 - `outlier_count`: the prices of P outside [Q1 - 1.5 IQR, Q3 + 1.5 IQR] (Deal Brain's product plan),
   for n >= 4 and no extreme price, else NA;
 - `invalid_prices`: active listings whose price is present but not a finite number (the CPU is in
@@ -104,6 +105,8 @@ def summarise(listings: pd.DataFrame) -> pd.DataFrame:
     count = len(ids)
     q1, q3, outliers = quartiles_and_outliers(at[usable], prices[usable], count)
     extreme = np.bincount(at[usable & ~ordinary], minlength=count)
+    # As PostgreSQL's statement gives them: none for a CPU with an extreme price (recomputed exactly).
+    q1, q3 = (np.where(extreme > 0, np.nan, quartile) for quartile in (q1, q3))
     figures = pd.DataFrame(
         {
             "cpu_id": ids,

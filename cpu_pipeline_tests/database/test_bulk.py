@@ -303,3 +303,13 @@ def test_the_figures_are_the_same_however_the_cpus_are_split_and_the_ranges_are_
             bulk._read(engine, bulk.listing_figures_query(split), text_columns=["first_invalid_price"]), whole
         )
     pd.testing.assert_frame_equal(bulk.load_listing_figures(engine), whole)
+
+
+def test_subnormal_prices_leave_the_quartiles_to_the_exact_recompute_on_both_stores(sqlite_url, postgres_url):
+    # Interpolating between 5e-324 and 1e-323 underflows, which PostgreSQL refuses with an error.
+    for url in (sqlite_url, postgres_url):
+        catalogues.write(url, [cpu(1), cpu(2)], listings_for(1, [5e-324, 1e-323]) + listings_for(2, [100, 110]))
+        figures = bulk.load_listing_figures(sa.create_engine(url)).set_index("cpu_id")
+        assert figures.loc[1, "extreme_prices"] == 2
+        assert np.isnan(figures.loc[1, "price_q1"]) and np.isnan(figures.loc[1, "price_q3"])
+        assert (figures.loc[2, "price_q1"], figures.loc[2, "price_q3"]) == (102.5, 107.5)
