@@ -1,7 +1,7 @@
 """`cpu-pipeline`: run the recalculation once with a short summary, prepare a database, or generate a demo catalogue.
 
 cpu-pipeline run                     # the job, on DATABASE_URL or the embedded default
-cpu-pipeline setup                   # once, as the database's owner: the pipeline's schema, tables and index
+cpu-pipeline setup                   # once, as the database's owner: the pipeline's schema, tables and indexes
 cpu-pipeline grants --role cpu_pipeline   # the GRANT statements the pipeline's role needs
 cpu-pipeline generate --cpus 5000 --listings 1000000 --replace
 cpu-pipeline serve                   # webserver + daemon on the production instance (instances/production)
@@ -239,8 +239,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     setting_up = command(
         "setup",
-        "create the pipeline's schema, its two tables and the index on listing (updated_at) where missing "
-        "(once, as the database's owner)",
+        "create the pipeline's schema, its two tables and its two indexes on listing (updated_at; the active "
+        "listings' cpu_id and price) where missing (once, as the database's owner)",
         setup,
         "DATABASE_URL, CPU_PIPELINE_SCHEMA",
     )
