@@ -197,18 +197,24 @@ def run_job(url: str, home: Path) -> JobRun:
     with (home / "job.log").open("w+") as log:
         started = time.perf_counter()
         process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        job_command = None
         while process.poll() is None:
             tree_rss = 0
             for pid in _process_tree(process.pid):
                 try:
                     hwm, rss = _memory_kb(pid)
-                    name = f"{pid} {_command(pid)}"
-                    # A child caught between fork and exec (dagster starting `tail`) still shows the
-                    # job's command and shares the job's pages: not a process of its own yet.
-                    if pid != process.pid and _command(pid) == _command(process.pid):
-                        continue
+                    process_command = _command(pid)
                 except (OSError, KeyError, UnicodeDecodeError):  # ended between the listing and the read
                     continue
+                if not process_command.strip():  # caught while it exits, its memory already gone
+                    continue
+                if pid == process.pid:
+                    job_command = job_command or process_command
+                elif process_command == job_command:
+                    # A child caught between fork and exec (dagster starting `tail`) still shows the
+                    # job's command and shares its pages: not a process of its own yet.
+                    continue
+                name = f"{pid} {process_command}"
                 peaks[name] = max(peaks.get(name, 0), hwm)
                 tree_rss += rss
             peak_tree = max(peak_tree, tree_rss)
@@ -232,6 +238,14 @@ def step_durations(home: Path) -> tuple[str, dict[str, float]]:
         return record.dagster_run.status.value, {step.step_key: step.end_time - step.start_time for step in stats}
     finally:
         instance.dispose()
+
+
+def _target_ratio(listings: int) -> float | None:
+    """The ratio targets are set at 1,000,000 listings and above (none below: there the steps' fixed
+    costs and Dagster's bookkeeping, the 0.1 s a step allowed for, are most of the time, the ratio noise)."""
+    if listings < 1_000_000:
+        return None
+    return TARGET_RATIO_UP_TO_1M if listings == 1_000_000 else TARGET_RATIO_ABOVE
 
 
 def time_reference(engine: sa.Engine) -> float:
@@ -304,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     vacuum(engine, "cpu")
     sql_s = time_reference(engine)
     ratio = data_s / sql_s
-    target_ratio = TARGET_RATIO_UP_TO_1M if listing_count <= 1_000_000 else TARGET_RATIO_ABOVE
+    target_ratio = _target_ratio(listing_count)
     with engine.connect() as connection:
         written = connection.execute(
             sa.text("SELECT count(*) FROM cpu WHERE price_target_updated_at >= :started"), {"started": job_started_at}
@@ -328,7 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"listings per second (over the step sum): {listing_count / steps_s:,.0f}")
     # On a small catalogue the steps can take less than the allowance: no data time left to compare.
     shown = f"{ratio:.2f}x" if data_s > 0 else "n/a, the step sum is within the per-step allowance"
-    print(f"ratio job data time / SQL: {shown} (target <= {target_ratio}x): {'PASS' if ratio <= target_ratio else 'FAIL'}")
+    ratio_met = target_ratio is None or ratio <= target_ratio
+    target = "no target below 1,000,000 listings" if target_ratio is None else f"target <= {target_ratio}x"
+    print(f"ratio job data time / SQL: {shown} ({target}){'' if target_ratio is None else ': PASS' if ratio_met else ': FAIL'}")
     print(f"peak RSS of every process of the job (the highest of {JOB_REPEATS} runs):")
     for name, peak in sorted(job.peak_by_process.items(), key=lambda item: -item[1]):
         print(f"  {peak:>7.0f} MB  {name}")
@@ -339,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"IO manager storage of the run: {job.io_manager_bytes / 1e6:.2f} MB")
     verdict = "PASS" if written == expected else "FAIL"
     print(f"rows written by the last run: {written:,}, CPUs not in error: {expected:,}: {verdict}")
-    passed = ratio <= target_ratio and job.peak_process_mb <= MEMORY_LIMIT_MB and written == expected
+    passed = ratio_met and job.peak_process_mb <= MEMORY_LIMIT_MB and written == expected
     return 0 if passed else 1
 
 
