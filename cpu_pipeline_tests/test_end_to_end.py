@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -43,6 +44,15 @@ def _dagster_job_execute(url: str, dagster_home: str) -> subprocess.CompletedPro
     )
 
 
+def _run_log(dagster_home: str) -> str:
+    """The messages the instance stored for its latest run, a line each. Not the command's stderr: Dagster
+    passes a run's console through its log capture (a `tail -F` of a file), whose last lines a process
+    that exits at once can leave uncopied (seen on a loaded machine: the failure hook's line missing)."""
+    with dg.DagsterInstance.from_config(dagster_home) as instance:
+        [record] = instance.get_run_records(limit=1)
+        return "\n".join(event.user_message for event in instance.all_logs(record.dagster_run.run_id))
+
+
 def _execute(url: str, statements: str) -> None:
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     try:
@@ -59,7 +69,7 @@ def test_dagster_job_execute_recalculates_the_demo_catalogue(store, request, dag
     catalogues.write(database_url, catalogues.records(cpus), catalogues.records(listings))
     result = _dagster_job_execute(database_url, dagster_home)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "cpu_metrics.recalc.complete total=200 success=200 errors=0" in result.stderr
+    assert "cpu_metrics.recalc.complete total=200 success=200 errors=0" in _run_log(dagster_home)
     table = catalogues.cpu_table(database_url)
     assert table["price_target_updated_at"].notna().all()
     assert set(table["price_target_confidence"]) <= {"high", "medium", "low", "insufficient"}
@@ -92,8 +102,8 @@ def test_a_run_above_the_error_gate_exits_non_zero_and_writes_nothing(shaped_pos
     before = catalogues.cpu_table(postgres_url)
     result = _dagster_job_execute(postgres_url, dagster_home)
     assert result.returncode != 0
-    assert "cpu_metrics.recalc.high_error_rate" in result.stderr
-    assert "cpu_metrics.recalc.failed" in result.stderr
+    assert "cpu_metrics.recalc.high_error_rate" in _run_log(dagster_home)
+    assert "cpu_metrics.recalc.failed" in _run_log(dagster_home)
     pd.testing.assert_frame_equal(catalogues.cpu_table(postgres_url), before)
 
 
