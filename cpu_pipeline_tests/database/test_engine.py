@@ -193,7 +193,9 @@ RUNNING = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_databas
         ("SELECT pg_advisory_xact_lock(7)", "SELECT pg_advisory_xact_lock(7)"),  # behind the write-back lock
     ],
 )
-def test_an_interrupt_stops_a_statement_waiting_on_a_lock_and_cancels_it_on_the_server(postgres_url, lock, blocked):
+def test_an_interrupt_stops_a_statement_waiting_on_a_lock_and_cancels_it_on_the_server(
+    postgres_url, lock, blocked, sigint_interrupts
+):
     holder = sa.create_engine(postgres_url)
     with holder.begin() as connection:
         connection.execute(sa.text("CREATE TABLE locked (x INTEGER)"))
@@ -226,6 +228,17 @@ def test_an_interrupt_stops_a_statement_waiting_on_a_lock_and_cancels_it_on_the_
         holding.rollback()
     engine.dispose()
     holder.dispose()
+
+
+@pytest.fixture
+def sigint_interrupts():
+    """SIGINT raises KeyboardInterrupt in this test, as in a fresh Python process, whatever handler the
+    process holds by then: a shell can start the suite with SIGINT ignored, and a library may leave its
+    own (Dagster's `capture_interrupts` turns SIGINT into a flag while a run executes). In a fresh-clone
+    CI run under xdist, the interrupt once never became a KeyboardInterrupt in this test."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def wait_until_backend_idle(url: str, pid: int, timeout: float) -> None:
