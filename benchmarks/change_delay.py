@@ -13,35 +13,23 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import requests
 import sqlalchemy as sa
 
-from cpu_pipeline import service
-from cpu_pipeline.database import demo_catalogue, schema
-from cpu_pipeline.launch import LOCATION
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the tests' helpers live in the repository, not in the installed package
+
+from cpu_pipeline import service  # noqa: E402
+from cpu_pipeline.database import demo_catalogue, schema  # noqa: E402
+from cpu_pipeline.launch import LOCATION  # noqa: E402
+from cpu_pipeline_tests.postgres import scratch_database  # noqa: E402
+
 SENSOR = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "sensorName": ""}
 TICKS = """query($selector: SensorSelector!) { sensorOrError(sensorSelector: $selector) {
              ... on Sensor { sensorState { ticks(limit: 1) { status } } } } }"""
 SET_PRICE = sa.text("UPDATE listing SET adjusted_price_usd = :price, updated_at = now() WHERE id = :id")
-
-
-@contextlib.contextmanager
-def scratch_database(server: sa.URL, prefix: str):
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def wait_for_first_tick(port: int, sensor: str, timeout: float = 300) -> None:

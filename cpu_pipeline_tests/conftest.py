@@ -26,6 +26,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from cpu_pipeline_tests.postgres import scratch_database
+
 TEST_DATABASE_URL = os.getenv("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 # Deal Brain's cpu and listing as its migrations leave them (copied from a pg_dump; see the file's head).
 DEAL_BRAIN_SCHEMA = Path(__file__).with_name("deal_brain_schema.sql")
@@ -143,26 +145,15 @@ def pytest_runtest_protocol(item, nextitem):
 
 @contextlib.contextmanager
 def fresh_postgres_database(prefix: str = "cpu_pipeline_test", encoding: str | None = None):
-    """A new, empty database on the test server, dropped afterwards; yields its URL. With an `encoding`
-    (`LATIN1`, `SQL_ASCII`, ...) the database has that server encoding, and the C locale, which suits any."""
+    """`postgres.scratch_database` on the test server (TEST_DATABASE_URL), for a test marked `postgres`."""
     if _running is not None and _running.get_closest_marker("postgres") is None:
         pytest.fail(
             f"{_running.nodeid} creates a PostgreSQL database but is not marked `postgres`, so `make test-fast` "
             "would run it: use a PostgreSQL fixture, or teach conftest's markers_for how it gets there",
             pytrace=False,
         )
-    server = sa.make_url(TEST_DATABASE_URL)
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        encoded = f" ENCODING '{encoding}' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" if encoding else ""
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"{encoded}'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(sa.make_url(TEST_DATABASE_URL), prefix, encoding) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,8 +1,30 @@
-"""Watching a test's PostgreSQL server: a statement waiting on a lock, a backend going away, what exists."""
+"""A test's PostgreSQL server: scratch databases; watching a statement waiting on a lock, a backend going
+away, what exists."""
 
+import contextlib
 import time
+import uuid
+from collections.abc import Iterator
 
 import sqlalchemy as sa
+
+
+@contextlib.contextmanager
+def scratch_database(server: sa.URL, prefix: str, encoding: str | None = None) -> Iterator[str]:
+    """A new, empty database on `server`, named `prefix` and a random suffix, dropped afterwards even
+    with sessions left in it; yields its URL. With an `encoding` (`LATIN1`, `SQL_ASCII`, ...) the
+    database has that server encoding, and the C locale, which suits any."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        encoded = f" ENCODING '{encoding}' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" if encoding else ""
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"{encoded}'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def scalar(url: str, query: str, **params):

@@ -43,9 +43,6 @@ def markdown(frame: pd.DataFrame) -> dg.MetadataValue:
 
 
 def _cells(values: pd.Series) -> list[str]:
-    # A float column (most of the catalogue's) needs no check of each value's type.
-    if values.dtype.kind == "f":
-        return ["" if value != value else format(value, ".15g") for value in values.tolist()]
     return [_cell(value) for value in values.astype(object).where(values.notna(), None).tolist()]
 
 
