@@ -21,9 +21,9 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the tests' helpers live in the repository, not in the installed package
 
-from cpu_pipeline import service  # noqa: E402
 from cpu_pipeline.database import demo_catalogue, schema  # noqa: E402
-from cpu_pipeline.launch import LOCATION  # noqa: E402
+from cpu_pipeline.ops import service  # noqa: E402
+from cpu_pipeline.ops.launch import LOCATION  # noqa: E402
 from cpu_pipeline_tests.postgres import scratch_database  # noqa: E402
 
 SENSOR = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "sensorName": ""}

@@ -137,8 +137,8 @@ def grant(args: argparse.Namespace, configured: settings.Settings) -> int:
 def health(args: argparse.Namespace, configured: settings.Settings) -> int:
     import dagster as dg
 
-    from cpu_pipeline import service
-    from cpu_pipeline.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS, check_health
+    from cpu_pipeline.ops import service
+    from cpu_pipeline.ops.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS, check_health
 
     home = configured.dagster_home or Path.cwd() / service.PRODUCTION_INSTANCE
     if not configured.dagster_home and not configured.dagster_pg_url:
@@ -196,7 +196,7 @@ def show(args: argparse.Namespace, configured: settings.Settings) -> int:
 
 
 def serve(args: argparse.Namespace, configured: settings.Settings) -> int:
-    from cpu_pipeline import service
+    from cpu_pipeline.ops import service
 
     try:
         return service.serve(Path.cwd(), args.port, args.host, configured)

@@ -11,8 +11,8 @@ import requests
 import sqlalchemy as sa
 from dagster_graphql import DagsterGraphQLClient
 
-from cpu_pipeline import launch, service
 from cpu_pipeline.database import demo_catalogue, schema
+from cpu_pipeline.ops import launch, service
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCATION = launch.LOCATION

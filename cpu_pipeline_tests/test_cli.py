@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from cpu_pipeline import cli, settings
-from cpu_pipeline.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS
+from cpu_pipeline.ops.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import cpu, listings_for
 from cpu_pipeline_tests.conftest import TEST_DATABASE_URL, free_port, login_role

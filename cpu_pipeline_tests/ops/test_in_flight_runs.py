@@ -4,7 +4,7 @@ import time
 import dagster as dg
 from dagster._core.storage.tags import GRPC_INFO_TAG
 
-from cpu_pipeline import in_flight_runs
+from cpu_pipeline.ops import in_flight_runs
 from cpu_pipeline_tests.conftest import free_port
 
 

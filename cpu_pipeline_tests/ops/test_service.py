@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from dagster import DagsterInstance, DagsterRunStatus
 from dagster._daemon.types import DaemonHeartbeat
 
-from cpu_pipeline import launch, service
 from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
-from cpu_pipeline.run_launcher import _alive
+from cpu_pipeline.ops import launch, service
+from cpu_pipeline.ops.run_launcher import _alive
 from cpu_pipeline_tests.postgres import (
     scalar,
     wait_for_lock_wait,

@@ -17,7 +17,7 @@ from dagster_graphql import DagsterGraphQLClient
 JOB = "recalculate_cpu_metrics"
 # The code location's one name: workspace.yaml's `location_name` (`make dev`, `make serve`, the UI),
 # pyproject.toml's for `dg` ([tool.dg.project]) and a bare `dagster dev` ([tool.dagster]);
-# cpu_pipeline_tests/test_launch.py checks each. A Definitions object's repository is always
+# cpu_pipeline_tests/ops/test_launch.py checks each. A Definitions object's repository is always
 # `__repository__`. Naming both saves the client a lookup and never picks another job of the same name
 # in a larger workspace.
 LOCATION = "cpu_pipeline.definitions"

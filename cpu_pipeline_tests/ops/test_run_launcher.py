@@ -7,7 +7,7 @@ import dagster as dg
 from dagster._core.events import EngineEventData
 from dagster._core.launcher import WorkerStatus
 
-from cpu_pipeline.run_launcher import LocalRunLauncher, _alive
+from cpu_pipeline.ops.run_launcher import LocalRunLauncher, _alive
 
 
 def test_a_live_process_is_alive_and_a_killed_one_is_not_even_before_it_is_reaped():
@@ -25,7 +25,7 @@ def test_a_live_process_is_alive_and_a_killed_one_is_not_even_before_it_is_reape
 
 def test_the_worker_of_a_run_is_checked_through_the_pid_its_run_recorded():
     with dg.instance_for_test(
-        overrides={"run_launcher": {"module": "cpu_pipeline.run_launcher", "class": "LocalRunLauncher"}}
+        overrides={"run_launcher": {"module": "cpu_pipeline.ops.run_launcher", "class": "LocalRunLauncher"}}
     ) as instance:
         assert isinstance(instance.run_launcher, LocalRunLauncher)
         assert instance.run_launcher.supports_check_run_worker_health

@@ -25,8 +25,9 @@ import dagster as dg
 import sqlalchemy as sa
 from dagster._daemon.controller import DEFAULT_HEARTBEAT_INTERVAL_SECONDS
 
-from cpu_pipeline import in_flight_runs, settings
+from cpu_pipeline import settings
 from cpu_pipeline.database.engine import masked, scrub
+from cpu_pipeline.ops import in_flight_runs
 
 # The production instance's folder (its DAGSTER_HOME), relative to the repository root.
 PRODUCTION_INSTANCE = Path("instances/production")

@@ -8,7 +8,7 @@ from dagster._core.workspace.load import location_origins_from_yaml_paths
 from dagster._core.workspace.load_target import get_origins_from_toml
 from dagster_dg_core.context import DgContext
 
-from cpu_pipeline import launch
+from cpu_pipeline.ops import launch
 from cpu_pipeline_tests import served
 
 ROOT = served.ROOT
