@@ -63,7 +63,10 @@ def chromium_page():
         )
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.set_default_timeout(60_000)
+            # Every wait gets the deadline of a loaded machine: actions (page) and assertions (expect), whose
+            # own default of 5 s failed these tests under a load of about 10.
+            page.set_default_timeout(LOADED)
+            expect.set_options(timeout=LOADED)
             # Dagster's first-visit newsletter dialog can come up at any moment of a page's life, and
             # covers what a test clicks: dismissed whenever it shows, before each action.
             page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda skip: skip.click())
@@ -137,7 +140,7 @@ def test_the_history_has_no_phantom_partitions_and_materialize_all_takes_todays_
         # Before the first snapshot: nothing to show, and no Partitions tab, where each day from a fixed
         # first one was listed as "Missing".
         page.goto(history_page)
-        expect(page.get_by_text("Never materialized").first).to_be_visible(timeout=LOADED)
+        expect(page.get_by_text("Never materialized").first).to_be_visible()
         expect(page.get_by_text("Partitions", exact=True)).to_have_count(0)
         expect(page.get_by_text("Missing")).to_have_count(0)
         page.screenshot(path=ARTIFACTS / "history_before.png")
@@ -145,7 +148,7 @@ def test_the_history_has_no_phantom_partitions_and_materialize_all_takes_todays_
         # The global graph's "Materialize all" launches every asset at once, with no partition dialog.
         page.goto(served.stack.url + "/asset-groups")
         page.get_by_role("button", name="Materialize all").click()
-        expect(page.get_by_text("Launched run")).to_be_visible(timeout=LOADED)
+        expect(page.get_by_text("Launched run")).to_be_visible()
         page.get_by_role("link", name="View").first.click()
         expect(page.get_by_text("Success", exact=True).first).to_be_visible(timeout=300_000)
         run_id = page.url.rstrip("/").rsplit("/", 1)[-1]
@@ -158,7 +161,7 @@ def test_the_history_has_no_phantom_partitions_and_materialize_all_takes_todays_
         today = scalar(served.app_url, "SELECT current_date").isoformat()
         # The asset's events: one snapshot, its day beside it, still no day shown as missing.
         page.goto(history_page + "?view=events")
-        expect(page.get_by_text(today).first).to_be_visible(timeout=LOADED)
+        expect(page.get_by_text(today).first).to_be_visible()
         expect(page.get_by_text("Missing")).to_have_count(0)
         page.screenshot(path=ARTIFACTS / "history_snapshots.png")  # copied to docs/ for the README
     materializations = served.graphql(
