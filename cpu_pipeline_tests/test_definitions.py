@@ -4,6 +4,7 @@ edge, owner, kind, tag, description or partitioning, a changed default status: e
 from datetime import timedelta
 
 import dagster as dg
+from dagster._core.test_utils import mock_workspace_from_repos
 
 from cpu_pipeline import settings
 from cpu_pipeline.database.engine import backend
@@ -40,7 +41,7 @@ OWNERS = ["team:deal-brain"]
 
 
 def _asset(group: str, kinds: set[str], freshness: timedelta | None = None, table: str | None = None) -> dict:
-    """A computed asset; with a `table`, an external one: Deal Brain's table of that name, in no pool."""
+    """An asset; with a `table`, the database table it is (`dagster/table_name`)."""
     return {
         "group": group,
         "owners": OWNERS,
@@ -48,7 +49,7 @@ def _asset(group: str, kinds: set[str], freshness: timedelta | None = None, tabl
         "tags": {f"dagster/kind/{kind}": "" for kind in kinds},
         "metadata": {"dagster/table_name": table} if table else {},
         "partitions": None,  # none: the history is keyed by day in its table (price_history/assets.py)
-        "pool": None if table else "cpu_metrics",
+        "pool": None if group == "deal_brain" else "cpu_metrics",  # Deal Brain's tables: computed by no op
         "described": True,
         "freshness": freshness,
     }
@@ -61,7 +62,7 @@ ASSETS = {
     "listings": _asset("cpu_metrics", {"pandas", DATABASE}),
     "cpu_price_targets": _asset("cpu_metrics", {"pandas", DATABASE}),  # reads the prices of CPUs it recomputes
     "cpu_performance_metrics": _asset("cpu_metrics", {"pandas"}),
-    "cpu_analytics": _asset("cpu_metrics", {"pandas", DATABASE}, freshness=timedelta(hours=26)),
+    "cpu_analytics": _asset("cpu_metrics", {"pandas", DATABASE}, freshness=timedelta(hours=26), table="cpu"),
     "cpu_analytics_history": _asset("cpu_price_history", {"pandas", DATABASE}),
     "cpu_price_trends": _asset("cpu_price_history", {"pandas", DATABASE}),
 }
@@ -198,6 +199,11 @@ def test_deal_brains_tables_head_the_lineage_and_the_write_back_names_the_table_
     # name the same table as the external asset.
     assert DEAL_BRAIN_TABLES["deal_brain/cpu"] == WRITTEN_TABLE
     assert graph.get(dg.AssetKey("cpu_analytics")).child_keys == {dg.AssetKey("cpu_analytics_history")}
+    # As the UI's GraphQL sees them, through the definitions' snapshot: one storage address, `cpu`.
+    served = mock_workspace_from_repos([defs.get_repository_def()]).asset_graph
+    same_table = served.get_assets_for_same_storage_address(dg.AssetKey(["deal_brain", "cpu"]))
+    assert {node.key for node in same_table} == {dg.AssetKey("cpu_analytics")}
+    assert served.get_assets_for_same_storage_address(dg.AssetKey(["deal_brain", "listing"])) == set()
 
 
 def test_every_check_is_pinned():

@@ -15,19 +15,22 @@ from cpu_pipeline.database import schema
 from cpu_pipeline.lib.metadata import TABLE_NAME
 
 GROUP = "deal_brain"
+# As plain text: SQLAlchemy's names are a str subclass, which Dagster's TableMetadataSet refuses to read
+# once the definitions have gone through a snapshot (the UI would not see the table's name).
+CPU_TABLE, LISTING_TABLE = str(schema.cpu.name), str(schema.listing.name)
 
 CPU = dg.AssetSpec(
-    key=dg.AssetKey([GROUP, schema.cpu.name]),
+    key=dg.AssetKey([GROUP, CPU_TABLE]),
     group_name=GROUP,
     description="Deal Brain's CPU catalogue, written by its application: names, manufacturers and PassMark "
     "scores, and the price targets and performance values that `cpu_analytics` writes back.",
-    metadata={TABLE_NAME: schema.cpu.name},
+    metadata={TABLE_NAME: CPU_TABLE},
 )
 LISTING = dg.AssetSpec(
-    key=dg.AssetKey([GROUP, schema.listing.name]),
+    key=dg.AssetKey([GROUP, LISTING_TABLE]),
     group_name=GROUP,
     description="Deal Brain's marketplace listings, written by its application and importers: each one's "
     "CPU, status and adjusted price. Observed by the sensor `recalculate_on_listing_change` whenever it acts "
     "on a change; the data version is its change signal.",
-    metadata={TABLE_NAME: schema.listing.name},
+    metadata={TABLE_NAME: LISTING_TABLE},
 )

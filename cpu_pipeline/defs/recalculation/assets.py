@@ -17,16 +17,15 @@ from cpu_pipeline.analytics import write_back
 from cpu_pipeline.analytics.performance import performance_metrics
 from cpu_pipeline.analytics.price_statistics import exact_where_needed
 from cpu_pipeline.analytics.price_targets import price_targets
-from cpu_pipeline.database import schema
 from cpu_pipeline.defs.deal_brain import assets as deal_brain
 from cpu_pipeline.defs.recalculation import checks
 from cpu_pipeline.lib.app_database import AppDatabase
-from cpu_pipeline.lib.metadata import PREVIEW_ROWS, markdown, percent, table_metadata
+from cpu_pipeline.lib.metadata import PREVIEW_ROWS, TABLE_NAME, markdown, percent, table_metadata
 from cpu_pipeline.lib.pools import CPU_METRICS_POOL
 from cpu_pipeline.lib.retries import read_retrying
 
 GROUP = "cpu_metrics"
-WRITTEN_TABLE = schema.cpu.name  # Deal Brain's table the write-back writes
+WRITTEN_TABLE = deal_brain.CPU_TABLE  # Deal Brain's table the write-back writes
 
 
 @dataclass(frozen=True)
@@ -137,6 +136,9 @@ def cpu_performance_metrics(
     group_name=GROUP,
     pool=CPU_METRICS_POOL,
     check_specs=checks.WRITE_BACK_CHECKS,
+    # The table it writes, as `deal_brain/cpu` names it: the UI shows them as one storage address, with
+    # no edge from the write-back to the table the loader reads (a cycle).
+    metadata={TABLE_NAME: WRITTEN_TABLE},
     description="The price targets and performance metrics written back into Deal Brain's `cpu` table, "
     "in one transaction; its value is the rows written. CPUs in error keep their previous values.",
 )
