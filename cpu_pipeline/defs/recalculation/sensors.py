@@ -8,9 +8,9 @@ observation of the external asset `deal_brain/listing` whose data version is the
 page shows when the source changed, and the `listings` materialisation of the run that followed names
 that observation as its input.
 
-While a run of the job is queued or in progress the sensor requests none: the change stays pending in
-its cursor and is requested once that run has ended (the run may have read the listings before it), so
-one run catches every change made during another.
+While a recalculation is queued or in progress (a run set to write the targets back, however launched)
+the sensor requests none: the change stays pending in its cursor and is requested once that run has
+ended (the run may have read the listings before it), so one run catches every change made during another.
 """
 
 import dagster as dg
@@ -18,10 +18,12 @@ import dagster as dg
 from cpu_pipeline import settings
 from cpu_pipeline.database.engine import DatabaseUnavailable
 from cpu_pipeline.defs.deal_brain import assets as deal_brain
+from cpu_pipeline.defs.recalculation import assets as recalculation
 from cpu_pipeline.defs.recalculation.jobs import recalculate_cpu_metrics
 from cpu_pipeline.lib import debounce
 from cpu_pipeline.lib.app_database import AppDatabase
 from cpu_pipeline.lib.clock import Clock
+from cpu_pipeline.lib.watched_runs import planned_assets
 
 LISTING_CHANGE_TAG = "cpu_pipeline/listing_change"
 # Dagster's tag for an asset event's data version (DATA_VERSION_TAG, which dagster 1.13 does not export).
@@ -37,10 +39,14 @@ UNFINISHED = [
 ]
 
 
-def _unfinished_run(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
-    """A run of `recalculate_cpu_metrics` that is queued or in progress, whoever launched it."""
-    runs = instance.get_runs(dg.RunsFilter(job_name=recalculate_cpu_metrics.name, statuses=UNFINISHED), limit=1)
-    return runs[0] if runs else None
+def _unfinished_recalculation(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
+    """A queued or unfinished run that is to write the targets back, however it was launched: the job
+    (nightly, this sensor, by hand), "Materialize all" (Dagster's `__ASSET_JOB`), `cpu-pipeline run`.
+    Told by what it set out to do, as the run status sensors tell theirs (`lib/watched_runs.py`)."""
+    for run in instance.get_runs(dg.RunsFilter(statuses=UNFINISHED)):
+        if recalculation.cpu_analytics.key in planned_assets(instance, run.run_id):
+            return run
+    return None
 
 
 @dg.sensor(
@@ -58,7 +64,7 @@ def recalculate_on_listing_change(
         signal = app_database.listing_change_signal()
     except DatabaseUnavailable as error:
         return dg.SkipReason(str(error))  # the next evaluation tries again; the cursor stays as it was
-    unfinished = _unfinished_run(context.instance)
+    unfinished = _unfinished_recalculation(context.instance)
     state, requested = debounce.evaluate(
         debounce.Debounce.from_cursor(context.cursor),
         signal,
@@ -80,7 +86,7 @@ def recalculate_on_listing_change(
         )
     if unfinished is not None and signal != state.requested:
         return dg.SkipReason(
-            f"The listings changed ({signal}); run {unfinished.run_id} of {recalculate_cpu_metrics.name} is "
+            f"The listings changed ({signal}); recalculation run {unfinished.run_id} ({unfinished.job_name}) is "
             f"{unfinished.status.value.lower()}: one run after it ends catches the change"
         )
     return None  # nothing changed, or a burst still settling: nothing to say every interval

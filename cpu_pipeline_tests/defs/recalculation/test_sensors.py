@@ -4,15 +4,16 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteRepositoryOrigin
-from dagster._core.test_utils import create_run_for_test
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from cpu_pipeline.database import demo_catalogue
+from cpu_pipeline.definitions import defs
 from cpu_pipeline.defs.deal_brain.assets import LISTING
 from cpu_pipeline.defs.recalculation.sensors import LISTING_CHANGE_TAG, UNFINISHED, recalculate_on_listing_change
 from cpu_pipeline.lib.app_database import AppDatabase
 from cpu_pipeline.lib.clock import Clock
 from cpu_pipeline_tests.sensor_ticks import SensorTicks
+from cpu_pipeline_tests.test_definitions import EXPECTED_DEPENDENCIES
 
 JOB = "recalculate_cpu_metrics"
 
@@ -40,15 +41,19 @@ def _change_listing(engine: sa.Engine, price: float) -> None:
         connection.execute(sa.text("UPDATE listing SET adjusted_price_usd = :price WHERE id = 1"), {"price": price})
 
 
-def _run_of_the_job(instance: dg.DagsterInstance, status: dg.DagsterRunStatus) -> dg.DagsterRun:
-    """A run of the job in `status`, from the code location as the daemon and the UI launch it (Dagster
-    queues only a run that names its code location)."""
+def _run(instance: dg.DagsterInstance, status: dg.DagsterRunStatus, job: str = JOB, assets: list[str] | None = None):
+    """A run of the code location's `job` (of `assets` only, if given) in `status`, as the daemon or the
+    UI creates it: with its code location's origin (Dagster queues only such a run) and its planned assets."""
     location = InProcessCodeLocationOrigin(
         LoadableTargetOrigin(executable_path=sys.executable, module_name="cpu_pipeline.definitions"),
         location_name="cpu_pipeline.definitions",
     )
-    origin = RemoteRepositoryOrigin(location, "__repository__").get_job_origin(JOB)
-    return create_run_for_test(instance, job_name=JOB, status=status, remote_job_origin=origin)
+    origin = RemoteRepositoryOrigin(location, "__repository__").get_job_origin(job)
+    selection = {dg.AssetKey(name) for name in assets} if assets else None
+    job_def = defs.resolve_job_def(job)
+    if selection:
+        job_def = job_def.get_subset(asset_selection=selection)
+    return instance.create_run_for_job(job_def, status=status, asset_selection=selection, remote_job_origin=origin)
 
 
 def test_a_change_requests_one_run_of_the_job_once_settled_tagged_with_its_signal(sqlite_url):
@@ -90,7 +95,7 @@ def test_no_run_while_one_is_queued_or_in_progress_and_one_after_it_for_a_change
         ticks = _ticks(sqlite_url, instance)
         # A recalculation queued or running (the nightly one, or one this sensor requested): whatever it
         # read, a change made now may come after its read.
-        run = _run_of_the_job(instance, status)
+        run = _run(instance, status)
         assert run.status == status
         _change_listing(engine, 1.5)
         _change_listing(engine, 2.5)
@@ -100,19 +105,26 @@ def test_no_run_while_one_is_queued_or_in_progress_and_one_after_it_for_a_change
         assert ticks.tick().run_requests == []  # one run catches every change made during the other
     assert [tick.run_requests for tick in held] == [[], [], []]
     assert [tick.asset_events for tick in held] == [[], [], []]
-    assert f"run {run.run_id} of {JOB} is {status.value.lower()}" in held[-1].skip_message
+    assert f"recalculation run {run.run_id} ({JOB}) is {status.value.lower()}" in held[-1].skip_message
     [request] = after.run_requests
     assert after.asset_events[0].data_version == request.tags[LISTING_CHANGE_TAG]
 
 
-def test_a_run_of_another_job_holds_nothing_back(sqlite_url):
+def test_materialize_all_holds_the_change_back_and_a_run_that_writes_nothing_back_does_not(sqlite_url):
     engine = _catalogue(sqlite_url)
     with dg.instance_for_test() as instance:
         ticks = _ticks(sqlite_url, instance)
-        create_run_for_test(instance, job_name="snapshot_cpu_price_history", status=dg.DagsterRunStatus.STARTED)
+        # "Materialize all" in the UI: Dagster's own job, every asset, the write-back among them.
+        materialize_all = _run(instance, dg.DagsterRunStatus.STARTED, job="__ASSET_JOB", assets=list(EXPECTED_DEPENDENCIES))
+        _run(instance, dg.DagsterRunStatus.STARTED, job="__ASSET_JOB", assets=["cpus"])  # reads, writes nothing back
+        _run(instance, dg.DagsterRunStatus.STARTED, job="snapshot_cpu_price_history")
         _change_listing(engine, 1.5)
-        ticks.tick()
-        assert len(ticks.tick().run_requests) == 1
+        held = [ticks.tick(), ticks.tick()]
+        instance.report_run_canceled(materialize_all)
+        [request] = ticks.tick().run_requests
+    assert [tick.run_requests for tick in held] == [[], []]
+    assert f"recalculation run {materialize_all.run_id} (__ASSET_JOB) is started" in held[-1].skip_message
+    assert request.tags[LISTING_CHANGE_TAG]
 
 
 def test_an_unreachable_database_skips_and_keeps_the_cursor():
