@@ -3,7 +3,8 @@ of them, applied here once. `dagster dev -m cpu_pipeline.definitions`, or `dg de
 
 - Owners: every asset belongs to `team:deal-brain`.
 - Kinds: every asset is computed with `pandas`; an asset that uses the `app_database` resource also
-  carries the kind of the database the settings name (`postgres` or `sqlite`).
+  carries the kind of the database the settings name (`postgres` or `sqlite`). An external asset (a
+  table of Deal Brain's, computed by none of ours) carries that database's kind alone.
 - Freshness: the write-back `cpu_analytics` is stale when older than the freshness window
   (CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS, 26 hours); the UI shows it, `alert_on_overdue_recalculation`
   alerts on it, and `cpu-pipeline health` reports it.
@@ -30,12 +31,18 @@ WRITE_BACK = dg.AssetKey("cpu_analytics")
 
 
 def with_team_policy(domains: dg.Definitions, database_kind: str, freshness_window: timedelta) -> dg.Definitions:
-    """Every asset with the owners and kinds above; `database_kind` for those that use the database;
+    """Every asset with the owners and kinds above; `database_kind` for those that use the database and
+    for the external ones (AssetSpecs);
     the write-back with a freshness policy of `freshness_window`."""
-    uses_database = {key for asset in domains.assets for key in asset.keys if DATABASE_RESOURCE in asset.required_resource_keys}
+    computed = [asset for asset in domains.assets if isinstance(asset, dg.AssetsDefinition)]
+    uses_database = {key for asset in computed for key in asset.keys if DATABASE_RESOURCE in asset.required_resource_keys}
+    external = {asset.key for asset in domains.assets if isinstance(asset, dg.AssetSpec)}
 
     def team_policy(spec: dg.AssetSpec) -> dg.AssetSpec:
-        kinds = UNIFORM_KINDS | ({database_kind} if spec.key in uses_database else set())
+        if spec.key in external:
+            kinds = {database_kind}
+        else:
+            kinds = UNIFORM_KINDS | ({database_kind} if spec.key in uses_database else set())
         spec = spec.merge_attributes(owners=OWNERS, kinds=kinds)
         if spec.key == WRITE_BACK:
             spec = spec.replace_attributes(freshness_policy=dg.FreshnessPolicy.time_window(fail_window=freshness_window))

@@ -17,13 +17,14 @@ class SensorTicks:
 
     def tick(self):
         """Evaluate one tick; its SensorExecutionData (`run_requests`, `skip_message`, `cursor`)."""
-        context = dg.build_sensor_context(
+        # Opened as a context, as the daemon opens it: a resource with a setup (AppDatabase) is set up and torn down.
+        with dg.build_sensor_context(
             instance=self.instance,
             cursor=self.cursor,
             repository_name=REPOSITORY.name,
             repository_def=REPOSITORY,
             resources=self.resources,
-        )
-        data = self.sensor.evaluate_tick(context)
+        ) as context:
+            data = self.sensor.evaluate_tick(context)
         self.cursor = data.cursor
         return data

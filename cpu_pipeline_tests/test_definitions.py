@@ -4,14 +4,19 @@ edge, owner, kind, tag, description or partitioning, a changed default status: e
 from datetime import timedelta
 
 import dagster as dg
+from dagster._core.test_utils import mock_workspace_from_repos
 
 from cpu_pipeline import settings
 from cpu_pipeline.database.engine import backend
 from cpu_pipeline.definitions import defs
+from cpu_pipeline.defs.recalculation.assets import WRITTEN_TABLE
 
+# Deal Brain's tables, external assets: the pipeline reads them, computes neither (defs/deal_brain/).
+DEAL_BRAIN_TABLES = {"deal_brain/cpu": "cpu", "deal_brain/listing": "listing"}
+# The recalculation's five assets, all the job runs.
 EXPECTED_DEPENDENCIES = {
-    "cpus": set(),
-    "listings": set(),
+    "cpus": {"deal_brain/cpu"},
+    "listings": {"deal_brain/listing"},
     "cpu_price_targets": {"cpus", "listings"},
     "cpu_performance_metrics": {"cpus", "cpu_price_targets"},
     "cpu_analytics": {"cpu_price_targets", "cpu_performance_metrics"},
@@ -20,7 +25,7 @@ HISTORY_DEPENDENCIES = {
     "cpu_analytics_history": {"cpu_analytics"},
     "cpu_price_trends": {"cpu_analytics_history", "cpus", "cpu_price_targets"},
 }
-ALL_DEPENDENCIES = {**EXPECTED_DEPENDENCIES, **HISTORY_DEPENDENCIES}
+ALL_DEPENDENCIES = {**dict.fromkeys(DEAL_BRAIN_TABLES, set()), **EXPECTED_DEPENDENCIES, **HISTORY_DEPENDENCIES}
 EXPECTED_CHECKS = {
     ("cpu_price_targets", "targets_ordered"),
     ("cpu_price_targets", "confidence_matches_sample_size"),
@@ -35,15 +40,16 @@ DATABASE = backend(settings.current().database_url)
 OWNERS = ["team:deal-brain"]
 
 
-def _asset(group: str, kinds: set[str], freshness: timedelta | None = None) -> dict:
+def _asset(group: str, kinds: set[str], freshness: timedelta | None = None, table: str | None = None) -> dict:
+    """An asset; with a `table`, the database table it is (`dagster/table_name`)."""
     return {
         "group": group,
         "owners": OWNERS,
         "kinds": kinds,
         "tags": {f"dagster/kind/{kind}": "" for kind in kinds},
-        "metadata": set(),
+        "metadata": {"dagster/table_name": table} if table else {},
         "partitions": None,  # none: the history is keyed by day in its table (price_history/assets.py)
-        "pool": "cpu_metrics",
+        "pool": None if group == "deal_brain" else "cpu_metrics",  # Deal Brain's tables: computed by no op
         "described": True,
         "freshness": freshness,
     }
@@ -51,11 +57,12 @@ def _asset(group: str, kinds: set[str], freshness: timedelta | None = None) -> d
 
 # Per asset: everything the UI shows about it, and the pool its runs queue in; deps are ALL_DEPENDENCIES.
 ASSETS = {
+    **{key: _asset("deal_brain", {DATABASE}, table=table) for key, table in DEAL_BRAIN_TABLES.items()},
     "cpus": _asset("cpu_metrics", {"pandas", DATABASE}),
     "listings": _asset("cpu_metrics", {"pandas", DATABASE}),
     "cpu_price_targets": _asset("cpu_metrics", {"pandas", DATABASE}),  # reads the prices of CPUs it recomputes
     "cpu_performance_metrics": _asset("cpu_metrics", {"pandas"}),
-    "cpu_analytics": _asset("cpu_metrics", {"pandas", DATABASE}, freshness=timedelta(hours=26)),
+    "cpu_analytics": _asset("cpu_metrics", {"pandas", DATABASE}, freshness=timedelta(hours=26), table="cpu"),
     "cpu_analytics_history": _asset("cpu_price_history", {"pandas", DATABASE}),
     "cpu_price_trends": _asset("cpu_price_history", {"pandas", DATABASE}),
 }
@@ -152,11 +159,13 @@ def test_the_asset_graph_is_pinned():
 
 def test_every_asset_explains_itself_in_the_ui():
     for spec in defs.resolve_all_asset_specs():
-        expected_group = "cpu_metrics" if spec.key.to_user_string() in EXPECTED_DEPENDENCIES else "cpu_price_history"
+        key = spec.key.to_user_string()
+        in_recalculation = "cpu_metrics" if key in EXPECTED_DEPENDENCIES else "cpu_price_history"
+        expected_group = "deal_brain" if key in DEAL_BRAIN_TABLES else in_recalculation
         assert spec.group_name == expected_group
         assert spec.description
         assert spec.owners == ["team:deal-brain"]
-        assert "pandas" in spec.kinds
+        assert ("pandas" in spec.kinds) == (key not in DEAL_BRAIN_TABLES)  # Deal Brain's tables: the database's kind only
     loads = {spec.key.to_user_string(): spec.kinds for spec in defs.resolve_all_asset_specs()}
     assert "sqlite" in loads["cpus"] or "postgres" in loads["cpus"]
 
@@ -164,19 +173,37 @@ def test_every_asset_explains_itself_in_the_ui():
 def test_every_asset_is_pinned():
     snapshot = {}
     for spec in defs.resolve_all_asset_specs():
+        computed = defs.resolve_assets_def(spec.key)
         snapshot[spec.key.to_user_string()] = {
             "group": spec.group_name,
             "owners": spec.owners,
             "kinds": spec.kinds,
             "tags": dict(spec.tags),
-            "metadata": set(spec.metadata),
+            "metadata": dict(spec.metadata),
             "partitions": spec.partitions_def,
-            "pool": defs.resolve_assets_def(spec.key).op.pool,
+            "pool": computed.op.pool if computed.is_executable else None,
             "described": bool(spec.description),
             "freshness": spec.freshness_policy.fail_window.to_timedelta() if spec.freshness_policy else None,
         }
         assert {dep.asset_key.to_user_string() for dep in spec.deps} == ALL_DEPENDENCIES[spec.key.to_user_string()]
     assert snapshot == ASSETS
+
+
+def test_deal_brains_tables_head_the_lineage_and_the_write_back_names_the_table_it_writes():
+    graph = defs.resolve_asset_graph()
+    for key, table in DEAL_BRAIN_TABLES.items():
+        node = graph.get(dg.AssetKey.from_user_string(key))
+        assert node.is_external and not node.is_executable  # nothing here can materialise Deal Brain's tables
+        assert node.metadata["dagster/table_name"] == table
+    # The write-back writes into `cpu` without being drawn upstream of it: no cycle, and its materialisations
+    # name the same table as the external asset.
+    assert DEAL_BRAIN_TABLES["deal_brain/cpu"] == WRITTEN_TABLE
+    assert graph.get(dg.AssetKey("cpu_analytics")).child_keys == {dg.AssetKey("cpu_analytics_history")}
+    # As the UI's GraphQL sees them, through the definitions' snapshot: one storage address, `cpu`.
+    served = mock_workspace_from_repos([defs.get_repository_def()]).asset_graph
+    same_table = served.get_assets_for_same_storage_address(dg.AssetKey(["deal_brain", "cpu"]))
+    assert {node.key for node in same_table} == {dg.AssetKey("cpu_analytics")}
+    assert served.get_assets_for_same_storage_address(dg.AssetKey(["deal_brain", "listing"])) == set()
 
 
 def test_every_check_is_pinned():

@@ -102,6 +102,24 @@ def test_one_update_of_a_price_reaches_its_cpus_targets_within_60_s(fresh_stack)
     assert delay <= 60, f"the new targets took {delay:.0f} s"
     [run] = _wait_for_change_runs(fresh_stack, runs_before + 1)[runs_before:]
     assert run["status"] == "SUCCESS"
+    # The daemon stored the change as an observation of Deal Brain's `listing`, its data version the
+    # signal; the run's `listings` names that version as its input: the UI shows what changed and what followed.
+    signal = _tags(run)[LISTING_CHANGE_TAG]
+    assert signal in [_tags(observation).get("dagster/data_version") for observation in _events(fresh_stack, "observations")]
+    [listings] = [event for event in _events(fresh_stack, "materializations", "listings") if event["runId"] == run["runId"]]
+    assert _tags(listings)["dagster/input_data_version/deal_brain/listing"] == signal
+
+
+def _tags(item: dict) -> dict[str, str]:
+    return {tag["key"]: tag["value"] for tag in item["tags"]}
+
+
+def _events(served, kind: str, *key: str) -> list[dict]:
+    """The latest asset observations or materialisations of the asset `key` (Deal Brain's `listing` by default)."""
+    field = {"observations": "assetObservations", "materializations": "assetMaterializations"}[kind]
+    query = f"""query($path: [String!]!) {{ assetOrError(assetKey: {{path: $path}}) {{
+                 ... on Asset {{ {field}(limit: 20) {{ runId tags {{ key value }} }} }} }} }}"""
+    return served.graphql(query, path=list(key or ("deal_brain", "listing")))["assetOrError"][field]
 
 
 def test_a_burst_of_100_updates_over_20_s_gives_one_run_and_a_quiet_minute_none(fresh_stack):

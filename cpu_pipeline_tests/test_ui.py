@@ -85,17 +85,22 @@ def test_the_lineage_graph_shows_the_five_assets_and_their_edges(served, page):
     page.goto(served.stack.url + GROUP_PAGE)
     for name in EXPECTED_DEPENDENCIES:
         expect(page.get_by_text(name, exact=True).first).to_be_visible()
-    # The group's own six edges, plus one to a link node for each input of the history group's assets.
+    # The group's own six edges, one from a link node for each of Deal Brain's tables (group `deal_brain`)
+    # to the loader that reads it, and one to a link node for each input of the history group's assets.
     outgoing = [
         (parent, child)
         for child, parents in HISTORY_DEPENDENCIES.items()
         for parent in parents
         if parent in EXPECTED_DEPENDENCIES
     ]
-    expected = {(parent, child) for child, parents in EXPECTED_DEPENDENCIES.items() for parent in parents}
-    expect(page.locator('path[stroke="var(--color-lineage-edge)"]')).to_have_count(len(expected) + len(outgoing))
+    edges_in = {(parent, child) for child, parents in EXPECTED_DEPENDENCIES.items() for parent in parents}
+    expected = {(parent, child) for parent, child in edges_in if parent in EXPECTED_DEPENDENCIES}
+    incoming = edges_in - expected
+    expected_count = len(expected) + len(incoming) + len(outgoing)
+    expect(page.locator('path[stroke="var(--color-lineage-edge)"]')).to_have_count(expected_count)
     edges = [tuple(edge) for edge in page.evaluate(EDGES_JS, list(EXPECTED_DEPENDENCIES))]
-    assert {edge for edge in edges if edge[1] is not None} == expected
+    assert {edge for edge in edges if None not in edge} == expected
+    assert sorted(target for source, target in edges if source is None) == sorted(child for _, child in incoming)
     assert sorted(source for source, target in edges if target is None) == sorted(source for source, _ in outgoing)
     page.screenshot(path=ARTIFACTS / "lineage.png")
 

@@ -3,7 +3,10 @@
 A trigger evaluated every interval sees a signal (any text that changes when the data does). It
 requests a run once the signal differs from the one the last run was requested for and then stays
 the same for one interval (the burst has settled), or at the latest `max_wait_seconds` after the first
-change of a burst that never settles. No Dagster here: the sensor keeps `Debounce` as its cursor.
+change of a burst that never settles. While a run is in progress it requests none: the change stays
+pending, and is requested at the first evaluation after that run has ended (the run may have read the
+data before the change), so one run catches every change made during another. No Dagster here: the
+sensor keeps `Debounce` as its cursor.
 """
 
 import json
@@ -39,13 +42,16 @@ class Debounce:
         return cls(**json.loads(cursor)) if cursor else None
 
 
-def evaluate(state: Debounce | None, signal: str, now: float, max_wait_seconds: float) -> tuple[Debounce, bool]:
-    """The state after seeing `signal` at `now` (seconds since the epoch), and whether to request a run."""
+def evaluate(
+    state: Debounce | None, signal: str, now: float, max_wait_seconds: float, run_in_progress: bool = False
+) -> tuple[Debounce, bool]:
+    """The state after seeing `signal` at `now` (seconds since the epoch), and whether to request a run;
+    never one while `run_in_progress` (a run is queued or running): the change is kept pending."""
     if state is None:
         return Debounce(requested=signal, previous=signal), False
     if signal == state.requested:
         return Debounce(requested=signal, previous=signal, requests=state.requests), False
     changed_since = state.changed_since if state.changed_since is not None else now
-    if signal == state.previous or now - changed_since >= max_wait_seconds:
+    if not run_in_progress and (signal == state.previous or now - changed_since >= max_wait_seconds):
         return Debounce(requested=signal, previous=signal, requests=state.requests + 1), True
     return Debounce(requested=state.requested, previous=signal, changed_since=changed_since, requests=state.requests), False

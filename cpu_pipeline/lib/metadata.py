@@ -9,6 +9,8 @@ from cpu_pipeline.column_descriptions import COLUMN_DESCRIPTIONS
 
 # How many rows a preview table shows (a list of errors, twice as many).
 PREVIEW_ROWS = 10
+# The database table an asset is (Dagster's TableMetadataSet, which dagster 1.13 does not export).
+TABLE_NAME = "dagster/table_name"
 
 # pandas' inferred kind of a column's values -> the type the UI's column schema shows.
 _COLUMN_TYPES = {
@@ -84,5 +86,5 @@ def percent(share: float) -> float:
 def table_metadata(frame: pd.DataFrame, table_name: str | None = None) -> dict:
     """Dagster's table metadata for a table-like value: `dagster/column_schema`, `dagster/row_count`
     and, for an asset that writes a database table, `dagster/table_name`."""
-    named = {"dagster/table_name": table_name} if table_name else {}
+    named = {TABLE_NAME: table_name} if table_name else {}
     return {"dagster/column_schema": column_schema(frame), "dagster/row_count": len(frame), **named}

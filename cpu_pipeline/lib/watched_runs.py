@@ -24,5 +24,11 @@ def assets_targeted(context: dg.RunStatusSensorContext) -> set[dg.AssetKey]:
             the daemon always gives one.
     """
     ours = context.repository_def.asset_graph.get_all_asset_keys()
-    planned = context.instance.all_logs(context.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
-    return {record.dagster_event.asset_key for record in planned} & ours
+    return planned_assets(context.instance, context.dagster_run.run_id) & ours
+
+
+def planned_assets(instance: dg.DagsterInstance, run_id: str) -> set[dg.AssetKey]:
+    """Every asset the run set out to materialise (its ASSET_MATERIALIZATION_PLANNED events), whatever
+    launched it, queued or not yet started as well."""
+    planned = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
+    return {record.dagster_event.asset_key for record in planned}

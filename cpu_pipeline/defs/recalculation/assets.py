@@ -1,5 +1,6 @@
-"""The five assets of the group `cpu_metrics`: load `cpus` and `listings`, derive the price targets
-and the performance metrics with `cpu_pipeline.analytics`, and write them back into the `cpu` table
+"""The five assets of the group `cpu_metrics`: load `cpus` and `listings` from Deal Brain's tables
+(the external assets `deal_brain/cpu` and `deal_brain/listing`), derive the price targets and the
+performance metrics with `cpu_pipeline.analytics`, and write them back into the `cpu` table
 (`cpu_analytics`). Owners and kinds are applied by the root definitions.
 
 Logs carry the seed task's event names (`cpu_metrics.recalc.*`) and the run id, so the existing
@@ -16,14 +17,15 @@ from cpu_pipeline.analytics import write_back
 from cpu_pipeline.analytics.performance import performance_metrics
 from cpu_pipeline.analytics.price_statistics import exact_where_needed
 from cpu_pipeline.analytics.price_targets import price_targets
+from cpu_pipeline.defs.deal_brain import assets as deal_brain
 from cpu_pipeline.defs.recalculation import checks
 from cpu_pipeline.lib.app_database import AppDatabase
-from cpu_pipeline.lib.metadata import PREVIEW_ROWS, markdown, percent, table_metadata
+from cpu_pipeline.lib.metadata import PREVIEW_ROWS, TABLE_NAME, markdown, percent, table_metadata
 from cpu_pipeline.lib.pools import CPU_METRICS_POOL
 from cpu_pipeline.lib.retries import read_retrying
 
 GROUP = "cpu_metrics"
-WRITTEN_TABLE = "cpu"  # Deal Brain's table the write-back writes
+WRITTEN_TABLE = deal_brain.CPU_TABLE  # Deal Brain's table the write-back writes
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class PerformanceMetrics:
 @dg.asset(
     group_name=GROUP,
     pool=CPU_METRICS_POOL,
+    deps=[deal_brain.CPU],
     description="Deal Brain's CPU catalogue: id, name, manufacturer and both PassMark scores, as stored.",
 )
 def cpus(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
@@ -54,6 +57,7 @@ def cpus(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.Mat
 @dg.asset(
     group_name=GROUP,
     pool=CPU_METRICS_POOL,
+    deps=[deal_brain.LISTING],
     description="Deal Brain's active listings summarised per CPU (one row per CPU): the count and float sums of "
     "the usable adjusted prices, their quartiles and outliers, and the listings whose price is not a finite number. "
     "On PostgreSQL the database computes them in one statement: no listing leaves it.",
@@ -132,6 +136,9 @@ def cpu_performance_metrics(
     group_name=GROUP,
     pool=CPU_METRICS_POOL,
     check_specs=checks.WRITE_BACK_CHECKS,
+    # The table it writes, as `deal_brain/cpu` names it: the UI shows them as one storage address, with
+    # no edge from the write-back to the table the loader reads (a cycle).
+    metadata={TABLE_NAME: WRITTEN_TABLE},
     description="The price targets and performance metrics written back into Deal Brain's `cpu` table, "
     "in one transaction; its value is the rows written. CPUs in error keep their previous values.",
 )
