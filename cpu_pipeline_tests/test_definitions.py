@@ -35,7 +35,7 @@ DATABASE = backend(settings.current().database_url)
 OWNERS = ["team:deal-brain"]
 
 
-def _asset(group: str, kinds: set[str], freshness: timedelta | None = None) -> dict:
+def _asset(group: str, kinds: set[str], freshness: tuple[timedelta, timedelta | None] | None = None) -> dict:
     return {
         "group": group,
         "owners": OWNERS,
@@ -55,7 +55,8 @@ ASSETS = {
     "listings": _asset("cpu_metrics", {"pandas", DATABASE}),
     "cpu_price_targets": _asset("cpu_metrics", {"pandas", DATABASE}),  # reads the prices of CPUs it recomputes
     "cpu_performance_metrics": _asset("cpu_metrics", {"pandas"}),
-    "cpu_analytics": _asset("cpu_metrics", {"pandas", DATABASE}, freshness=timedelta(hours=26)),
+    # (fail window, warn window): CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS, CPU_PIPELINE_FRESHNESS_WARN_SECONDS.
+    "cpu_analytics": _asset("cpu_metrics", {"pandas", DATABASE}, freshness=(timedelta(hours=26), timedelta(hours=25))),
     "cpu_analytics_history": _asset("cpu_price_history", {"pandas", DATABASE}),
     "cpu_price_trends": _asset("cpu_price_history", {"pandas", DATABASE}),
 }
@@ -161,6 +162,10 @@ def test_every_asset_explains_itself_in_the_ui():
     assert "sqlite" in loads["cpus"] or "postgres" in loads["cpus"]
 
 
+def _windows(policy: dg.FreshnessPolicy) -> tuple[timedelta, timedelta | None]:
+    return policy.fail_window.to_timedelta(), policy.warn_window.to_timedelta() if policy.warn_window else None
+
+
 def test_every_asset_is_pinned():
     snapshot = {}
     for spec in defs.resolve_all_asset_specs():
@@ -173,7 +178,7 @@ def test_every_asset_is_pinned():
             "partitions": spec.partitions_def,
             "pool": defs.resolve_assets_def(spec.key).op.pool,
             "described": bool(spec.description),
-            "freshness": spec.freshness_policy.fail_window.to_timedelta() if spec.freshness_policy else None,
+            "freshness": _windows(spec.freshness_policy) if spec.freshness_policy else None,
         }
         assert {dep.asset_key.to_user_string() for dep in spec.deps} == ALL_DEPENDENCIES[spec.key.to_user_string()]
     assert snapshot == ASSETS
