@@ -132,6 +132,13 @@ SENSORS |= {
         "requests": None,
         "described": True,
     },
+    "alert_on_failing_ticks": {
+        "type": "STANDARD",
+        "default_status": dg.DefaultSensorStatus.RUNNING,
+        "minimum_interval_seconds": 30,
+        "requests": None,
+        "described": True,
+    },
 }
 RESOURCES = {"app_database", "alert_webhook", "clock"}
 
