@@ -147,7 +147,9 @@ def health(args: argparse.Namespace, configured: settings.Settings) -> int:
     try:
         with dg.DagsterInstance.from_config(str(home)) as instance:
             tolerance = getattr(args, "heartbeat_tolerance", DEFAULT_HEARTBEAT_TOLERANCE_SECONDS)
-            found = check_health(instance, configured.freshness_window_seconds, tolerance)
+            found = check_health(
+                instance, configured.freshness_window_seconds, tolerance, tick_failures=configured.tick_failures_before_alert
+            )
     except Exception as error:  # an instance that cannot be opened is unhealthy too, for the same monitor
         from cpu_pipeline.database.engine import masked, scrub
 
@@ -293,11 +295,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     checking = command(
         "health",
-        "exit 0 when the Dagster daemon beats and a recalculation wrote the cpu table within the freshness window, "
-        "else 1 with one line saying which and since when",
+        "exit 0 when the Dagster daemon beats, a recalculation wrote the cpu table within the freshness window and "
+        "no sensor or schedule has failed its last ticks, else 1 with one line saying which and since when; "
+        "each sensor's and schedule's last tick either way",
         health,
         "DAGSTER_HOME (default: instances/production, which reads DAGSTER_PG_URL), "
-        "CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS (default: 93600, 26 hours)",
+        "CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS (default: 93600, 26 hours), "
+        "CPU_PIPELINE_TICK_FAILURES_BEFORE_ALERT (default: 3)",
     )
     checking.add_argument("--json", action="store_true", help="print the findings as JSON")
     showing = command(

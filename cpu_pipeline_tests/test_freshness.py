@@ -189,6 +189,10 @@ def test_health_is_ok_with_the_daemon_running_and_fails_once_it_stops(fresh_stac
     assert healthy.stdout.startswith("OK: daemon heartbeat")
     report = json.loads(_health(fresh_stack, "--json").stdout)
     assert report["healthy"] and report["daemon"]["alive"] and report["recalculation"]["fresh"]
+    # Every sensor's last tick, as the daemon stored it; none failing (alert_on_failing_ticks included).
+    ticks = {tick["name"]: tick["last_status"] for tick in report["ticks"] if tick["type"] == "sensor"}
+    assert {"alert_on_failing_ticks", "alert_on_overdue_recalculation", "recalculate_on_listing_change"} <= set(ticks)
+    assert set(ticks.values()) <= {"SUCCESS", "SKIPPED", None}, report["ticks"]
 
     daemon = fresh_stack.stack.processes[1]
     os.killpg(daemon.pid, signal.SIGKILL)
