@@ -3,6 +3,7 @@ its error or the log printed, whatever the URL's shape, nor what any `cpu-pipeli
 a run cancelled while its write-back waits on a lock stops within seconds on the served stack, its
 statement cancelled on the server."""
 
+import sys
 import time
 import urllib.parse
 
@@ -76,10 +77,19 @@ def _masked_form(url: str, where: str, scheme: str) -> str:
     }[where]
 
 
-def _printed(command: list[str], capsys) -> tuple[int, str]:
-    settings.current.cache_clear()  # `run` builds the code location from this environment
-    status = cli.main(command)
+def _forget_the_code_location() -> None:
+    """As in test_cli.py: `run` builds the code location once per process, from `settings.current()`; a
+    command runs in a process of its own, so each test here builds it from its own environment."""
     settings.current.cache_clear()
+    sys.modules.pop("cpu_pipeline.definitions", None)
+
+
+def _printed(command: list[str], capsys) -> tuple[int, str]:
+    _forget_the_code_location()
+    try:
+        status = cli.main(command)
+    finally:
+        _forget_the_code_location()
     printed = capsys.readouterr()
     return status, printed.out + printed.err
 
