@@ -102,8 +102,7 @@ def generate(args: argparse.Namespace, configured: settings.Settings) -> int:
         except demo_catalogue.CatalogueNotEmpty as error:
             raise _CommandFailed(f"{error}: pass --replace to delete them first") from None
     print(
-        f"wrote {len(cpus):,} CPUs and {len(listings):,} listings into {engine.url.render_as_string(hide_password=True)} "
-        f"in {time.perf_counter() - started:.1f} s"
+        f"wrote {len(cpus):,} CPUs and {len(listings):,} listings into {_shown(engine)} in {time.perf_counter() - started:.1f} s"
     )
     return 0
 
@@ -113,7 +112,7 @@ def setup(args: argparse.Namespace, configured: settings.Settings) -> int:
 
     with _database(args, configured) as engine:
         created = schema.set_up(engine, args.schema)
-    where = engine.url.render_as_string(hide_password=True)
+    where = _shown(engine)
     for thing in created:
         print(f"created {thing} in {where}")
     if not created:
@@ -129,7 +128,7 @@ def grant(args: argparse.Namespace, configured: settings.Settings) -> int:
 
     with _database(args, configured) as engine:
         statements = grants.grants_for(engine, args.role, args.schema)
-    print(f"-- the privileges of {args.role} in {engine.url.render_as_string(hide_password=True)}; run as the database's owner")
+    print(f"-- the privileges of {args.role} in {_shown(engine)}; run as the database's owner")
     print("\n".join(statements))
     return 0
 
@@ -148,12 +147,27 @@ def health(args: argparse.Namespace, configured: settings.Settings) -> int:
     try:
         with dg.DagsterInstance.from_config(str(home)) as instance:
             tolerance = getattr(args, "heartbeat_tolerance", DEFAULT_HEARTBEAT_TOLERANCE_SECONDS)
-            found = check_health(instance, configured.freshness_window_seconds, tolerance)
+            found = check_health(
+                instance, configured.freshness_window_seconds, tolerance, tick_failures=configured.tick_failures_before_alert
+            )
     except Exception as error:  # an instance that cannot be opened is unhealthy too, for the same monitor
+        from cpu_pipeline.database.engine import masked, scrub
+
         reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise _CommandFailed(f"cannot read the Dagster instance in {home}: {type(error).__name__}: {reason}") from None
+        # The production instance's storage is DAGSTER_PG_URL: named, masked; a driver's words scrubbed of its secrets.
+        storage = f" (DAGSTER_PG_URL {masked(configured.dagster_pg_url)})" if not configured.dagster_home else ""
+        reason = scrub(reason, configured.dagster_pg_url) if configured.dagster_pg_url else reason
+        raise _CommandFailed(f"cannot read the Dagster instance in {home}{storage}: {type(error).__name__}: {reason}") from None
     print(json.dumps(found.as_json()) if args.json else found.line())
     return 0 if found.healthy else 1
+
+
+def _shown(engine: sa.Engine) -> str:
+    """The engine's URL as a command prints it, through the project's masking (`engine.masked`): SQLAlchemy's
+    own (`hide_password=True`) hides the userinfo's password but shows a `?password=` in full."""
+    from cpu_pipeline.database.engine import masked
+
+    return masked(engine.url.render_as_string(hide_password=False))
 
 
 class _CommandFailed(Exception):
@@ -281,11 +295,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     checking = command(
         "health",
-        "exit 0 when the Dagster daemon beats and a recalculation wrote the cpu table within the freshness window, "
-        "else 1 with one line saying which and since when",
+        "exit 0 when the Dagster daemon beats, a recalculation wrote the cpu table within the freshness window and "
+        "no sensor or schedule has failed its last ticks, else 1 with one line saying which and since when; "
+        "each sensor's and schedule's last tick either way",
         health,
         "DAGSTER_HOME (default: instances/production, which reads DAGSTER_PG_URL), "
-        "CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS (default: 93600, 26 hours)",
+        "CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS (default: 93600, 26 hours), "
+        "CPU_PIPELINE_TICK_FAILURES_BEFORE_ALERT (default: 3)",
     )
     checking.add_argument("--json", action="store_true", help="print the findings as JSON")
     showing = command(

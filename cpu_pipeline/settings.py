@@ -71,9 +71,30 @@ def _seconds(value: str) -> int:
 
 def _freshness_window(value: str) -> int:
     seconds = _seconds(value)
-    if seconds < 60:
+    if seconds < MINIMUM_FRESHNESS_SECONDS:
         raise ValueError("below 60 seconds: a Dagster freshness policy's window is at least a minute")
     return seconds
+
+
+def _count(value: str) -> int:
+    count = _whole_number(value)
+    if not count:
+        raise ValueError("not a whole number above 0")
+    return count
+
+
+# Unset, the freshness warning comes this long before the failure (an hour late for a nightly run, at
+# the default window of 26 hours), and never below Dagster's minimum of a minute.
+FRESHNESS_WARN_LEAD_SECONDS = 3600
+MINIMUM_FRESHNESS_SECONDS = 60
+
+
+def default_freshness_warn(window_seconds: int) -> int | None:
+    """The warn window when CPU_PIPELINE_FRESHNESS_WARN_SECONDS is unset: `FRESHNESS_WARN_LEAD_SECONDS`
+    below the fail window, at least a minute; None (no warning) for a window of a minute, which leaves no room."""
+    if window_seconds <= MINIMUM_FRESHNESS_SECONDS:
+        return None
+    return max(window_seconds - FRESHNESS_WARN_LEAD_SECONDS, MINIMUM_FRESHNESS_SECONDS)
 
 
 def _port(value: str) -> int:
@@ -207,6 +228,22 @@ VARIABLES = (
         parse=_freshness_window,
     ),
     Variable(
+        "CPU_PIPELINE_FRESHNESS_WARN_SECONDS",
+        "how old the last write-back of the `cpu` table may be before the freshness policy of `cpu_analytics` "
+        "warns (the UI shows WARN; no alert)",
+        "a whole number of seconds, 60 or more, below `CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS`",
+        None,
+        "an hour below the freshness window, at least 60: `90000` (25 hours) at the default window; none for a window of 60",
+        parse=_freshness_window,
+    ),
+    Variable(
+        "CPU_PIPELINE_TICK_FAILURES_BEFORE_ALERT",
+        "how many ticks in a row a sensor or schedule may fail before `ticks_failing` alerts (and `cpu-pipeline health` fails)",
+        "a whole number above 0",
+        "3",
+        parse=_count,
+    ),
+    Variable(
         "ALERT_WEBHOOK_URL",
         "where alerts are POSTed, Slack-compatible",
         "an `http://` or `https://` URL",
@@ -278,6 +315,8 @@ class Settings:
     max_runtime_seconds: int  # CPU_PIPELINE_MAX_RUNTIME_SECONDS
     sensor_interval_seconds: int  # CPU_PIPELINE_SENSOR_INTERVAL_SECONDS
     freshness_window_seconds: int  # CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS
+    freshness_warn_seconds: int | None  # CPU_PIPELINE_FRESHNESS_WARN_SECONDS, else `default_freshness_warn`
+    tick_failures_before_alert: int  # CPU_PIPELINE_TICK_FAILURES_BEFORE_ALERT
     alert_webhook_url: str | None  # ALERT_WEBHOOK_URL
     ui_base_url: str  # CPU_PIPELINE_UI_BASE_URL
     dagster_pg_url: str | None  # DAGSTER_PG_URL
@@ -303,13 +342,22 @@ def read(environ: Mapping[str, str] | None = None) -> Settings:
     environ = os.environ if environ is None else environ
     given = {variable.name: environ[variable.name] for variable in VARIABLES if environ.get(variable.name)}
     values, problems = {}, []
+
+    def refuse(variable: Variable, raw: str, reason: object) -> None:
+        shown = f" (value not shown: {variable.secret})" if variable.secret else f"={raw!r}"
+        problems.append(f"{variable.name}{shown}: {reason}; accepted: {variable.accepted}")
+
     for variable in VARIABLES:
         raw = given.get(variable.name, variable.default)
         try:
             values[variable.name] = None if raw is None else variable.parse(raw)
         except ValueError as error:
-            shown = f" (value not shown: {variable.secret})" if variable.secret else f"={raw!r}"
-            problems.append(f"{variable.name}{shown}: {error}; accepted: {variable.accepted}")
+            refuse(variable, raw, error)
+    window, warn = values.get("CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS"), values.get("CPU_PIPELINE_FRESHNESS_WARN_SECONDS")
+    if window is not None and warn is not None and warn >= window:
+        # Dagster's rule for a time-window freshness policy: the warning comes before the failure.
+        reason = f"not below CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS ({window})"
+        refuse(BY_NAME["CPU_PIPELINE_FRESHNESS_WARN_SECONDS"], given["CPU_PIPELINE_FRESHNESS_WARN_SECONDS"], reason)
     if problems:
         raise SettingsError("; ".join(problems))
     data_dir = Path(values["CPU_PIPELINE_DATA_DIR"]).resolve()
@@ -321,7 +369,9 @@ def read(environ: Mapping[str, str] | None = None) -> Settings:
         schedule_cron=values["CPU_PIPELINE_SCHEDULE_CRON"],
         max_runtime_seconds=values["CPU_PIPELINE_MAX_RUNTIME_SECONDS"],
         sensor_interval_seconds=values["CPU_PIPELINE_SENSOR_INTERVAL_SECONDS"],
-        freshness_window_seconds=values["CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS"],
+        freshness_window_seconds=window,
+        freshness_warn_seconds=warn if warn is not None else default_freshness_warn(window),
+        tick_failures_before_alert=values["CPU_PIPELINE_TICK_FAILURES_BEFORE_ALERT"],
         alert_webhook_url=values["ALERT_WEBHOOK_URL"],
         ui_base_url=values["CPU_PIPELINE_UI_BASE_URL"],
         dagster_pg_url=values["DAGSTER_PG_URL"],

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from cpu_pipeline import cli, settings
-from cpu_pipeline.ops.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS
+from cpu_pipeline.ops.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS, DEFAULT_TICK_FAILURES
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import cpu, listings_for
 from cpu_pipeline_tests.conftest import TEST_DATABASE_URL, free_port, login_role
@@ -300,6 +300,8 @@ def test_the_defaults_the_help_gives_are_the_settings_own(capsys):
     shown = _help("health", capsys=capsys)
     assert f"(default: {DEFAULT_HEARTBEAT_TOLERANCE_SECONDS:g})" in shown
     assert f"CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS (default: {defaults['CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS']}," in shown
+    assert f"CPU_PIPELINE_TICK_FAILURES_BEFORE_ALERT (default: {defaults['CPU_PIPELINE_TICK_FAILURES_BEFORE_ALERT']})" in shown
+    assert int(defaults["CPU_PIPELINE_TICK_FAILURES_BEFORE_ALERT"]) == DEFAULT_TICK_FAILURES
 
 
 def test_the_options_left_out_take_the_environments_values(capsys, monkeypatch):

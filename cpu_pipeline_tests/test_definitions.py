@@ -40,8 +40,10 @@ DATABASE = backend(settings.current().database_url)
 OWNERS = ["team:deal-brain"]
 
 
-def _asset(group: str, kinds: set[str], freshness: timedelta | None = None, table: str | None = None) -> dict:
-    """An asset; with a `table`, the database table it is (`dagster/table_name`)."""
+def _asset(
+    group: str, kinds: set[str], freshness: tuple[timedelta, timedelta | None] | None = None, table: str | None = None
+) -> dict:
+    """An asset; `freshness` its (fail, warn) windows; with a `table`, the database table it is (`dagster/table_name`)."""
     return {
         "group": group,
         "owners": OWNERS,
@@ -62,7 +64,10 @@ ASSETS = {
     "listings": _asset("cpu_metrics", {"pandas", DATABASE}),
     "cpu_price_targets": _asset("cpu_metrics", {"pandas", DATABASE}),  # reads the prices of CPUs it recomputes
     "cpu_performance_metrics": _asset("cpu_metrics", {"pandas"}),
-    "cpu_analytics": _asset("cpu_metrics", {"pandas", DATABASE}, freshness=timedelta(hours=26), table="cpu"),
+    # (fail window, warn window): CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS, CPU_PIPELINE_FRESHNESS_WARN_SECONDS.
+    "cpu_analytics": _asset(
+        "cpu_metrics", {"pandas", DATABASE}, freshness=(timedelta(hours=26), timedelta(hours=25)), table="cpu"
+    ),
     "cpu_analytics_history": _asset("cpu_price_history", {"pandas", DATABASE}),
     "cpu_price_trends": _asset("cpu_price_history", {"pandas", DATABASE}),
 }
@@ -138,6 +143,13 @@ SENSORS |= {
         "requests": None,
         "described": True,
     },
+    "alert_on_failing_ticks": {
+        "type": "STANDARD",
+        "default_status": dg.DefaultSensorStatus.RUNNING,
+        "minimum_interval_seconds": 30,
+        "requests": None,
+        "described": True,
+    },
 }
 RESOURCES = {"app_database", "alert_webhook", "clock"}
 
@@ -170,6 +182,10 @@ def test_every_asset_explains_itself_in_the_ui():
     assert "sqlite" in loads["cpus"] or "postgres" in loads["cpus"]
 
 
+def _windows(policy: dg.FreshnessPolicy) -> tuple[timedelta, timedelta | None]:
+    return policy.fail_window.to_timedelta(), policy.warn_window.to_timedelta() if policy.warn_window else None
+
+
 def test_every_asset_is_pinned():
     snapshot = {}
     for spec in defs.resolve_all_asset_specs():
@@ -183,7 +199,7 @@ def test_every_asset_is_pinned():
             "partitions": spec.partitions_def,
             "pool": computed.op.pool if computed.is_executable else None,
             "described": bool(spec.description),
-            "freshness": spec.freshness_policy.fail_window.to_timedelta() if spec.freshness_policy else None,
+            "freshness": _windows(spec.freshness_policy) if spec.freshness_policy else None,
         }
         assert {dep.asset_key.to_user_string() for dep in spec.deps} == ALL_DEPENDENCIES[spec.key.to_user_string()]
     assert snapshot == ASSETS

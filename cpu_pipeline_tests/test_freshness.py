@@ -1,7 +1,7 @@
 """Fresh within a minute, never silently stale, with the real daemon (issue 12): the listing-change
 trigger, the overdue alert and `cpu-pipeline health`, on a served stack of its own whose sensors look
 every `INTERVAL` seconds and whose freshness window is `WINDOW` seconds. The tests run in file order:
-the last one stops the daemon."""
+the last one stops the daemon. And a sensor whose every tick fails, alerted on from the real daemon's ticks."""
 
 import json
 import os
@@ -22,6 +22,7 @@ from cpu_pipeline_tests.served import served_stack
 INTERVAL = 10
 WINDOW = 60
 CLI = str(Path(sys.executable).parent / "cpu-pipeline")
+PROBE = "recalculate_on_listing_change"
 # As Deal Brain's ORM writes a price: updated_at bumped with it.
 SET_PRICE = sa.text("UPDATE listing SET adjusted_price_usd = :price, updated_at = now() WHERE id = :id")
 
@@ -190,6 +191,40 @@ def test_no_write_back_within_the_window_alerts_once_and_a_success_recovers(fres
     assert events().count("recovered") == recovered + 1
 
 
+def test_a_sensor_whose_every_tick_fails_alerts_once_then_recovered_on_the_served_daemon(fresh_stack):
+    """The listing-change probe errs on every tick while `listing` is away (renamed): a real daemon's ticks."""
+
+    def events() -> list[str]:
+        return [alert["event"] for alert in fresh_stack.inbox.received if alert.get("instigator") == PROBE]
+
+    engine = sa.create_engine(fresh_stack.app_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE listing RENAME TO listing_away"))
+    try:
+        # Three failed ticks, then the watcher's next look: about four intervals.
+        deadline = time.monotonic() + 20 * INTERVAL
+        while "ticks_failing" not in events() and time.monotonic() < deadline:
+            time.sleep(1)
+        assert events() == ["ticks_failing"]
+        still_failing = time.monotonic() + 3 * INTERVAL  # more failed ticks, the same streak: no second alert
+        while time.monotonic() < still_failing:
+            time.sleep(1)
+        assert events() == ["ticks_failing"]
+        report = json.loads(_health(fresh_stack, "--json").stdout)
+        [probe] = [tick for tick in report["ticks"] if tick["name"] == PROBE]
+        assert not report["healthy"] and probe["last_status"] == "FAILURE" and probe["failures_in_a_row"] >= 3
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.text("ALTER TABLE listing_away RENAME TO listing"))
+    deadline = time.monotonic() + 12 * INTERVAL
+    while events() != ["ticks_failing", "recovered"] and time.monotonic() < deadline:
+        time.sleep(1)
+    assert events() == ["ticks_failing", "recovered"]
+    [failing] = [alert for alert in fresh_stack.inbox.received if alert.get("event") == "ticks_failing"]
+    assert f"the sensor {PROBE} has failed 3 ticks in a row" in failing["text"]
+    engine.dispose()
+
+
 def _health(served, *options: str) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
@@ -207,6 +242,10 @@ def test_health_is_ok_with_the_daemon_running_and_fails_once_it_stops(fresh_stac
     assert healthy.stdout.startswith("OK: daemon heartbeat")
     report = json.loads(_health(fresh_stack, "--json").stdout)
     assert report["healthy"] and report["daemon"]["alive"] and report["recalculation"]["fresh"]
+    # Every sensor's last tick, as the daemon stored it; none failing (alert_on_failing_ticks included).
+    ticks = {tick["name"]: tick["last_status"] for tick in report["ticks"] if tick["type"] == "sensor"}
+    assert {"alert_on_failing_ticks", "alert_on_overdue_recalculation", "recalculate_on_listing_change"} <= set(ticks)
+    assert set(ticks.values()) <= {"SUCCESS", "SKIPPED", None}, report["ticks"]
 
     daemon = fresh_stack.stack.processes[1]
     os.killpg(daemon.pid, signal.SIGKILL)

@@ -43,6 +43,31 @@ def test_unset_or_empty_variables_take_their_defaults(tmp_path, monkeypatch):
     assert configured.ui_base_url == "http://127.0.0.1:3000"
     assert configured.alert_webhook_url is configured.dagster_pg_url is configured.dagster_home is None
     assert configured.given == frozenset()
+    assert (configured.freshness_window_seconds, configured.freshness_warn_seconds) == (93600, 90000)
+    assert configured.tick_failures_before_alert == 3
+
+
+@pytest.mark.parametrize(
+    "given, warn",
+    [
+        ({"CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS": "7200"}, 3600),  # unset: an hour below the window
+        ({"CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS": "600"}, 60),  # at least a minute
+        ({"CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS": "60"}, None),  # no room below a minute: no warning
+        ({"CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS": "60", "CPU_PIPELINE_FRESHNESS_WARN_SECONDS": ""}, None),
+        ({"CPU_PIPELINE_FRESHNESS_WARN_SECONDS": "43200"}, 43200),
+    ],
+)
+def test_the_freshness_warning_comes_before_the_failure(given, warn):
+    assert settings.read(given).freshness_warn_seconds == warn
+
+
+def test_a_warn_window_not_below_the_fail_window_is_refused_in_one_line():
+    with pytest.raises(settings.SettingsError) as failure:
+        settings.read({"CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS": "3600", "CPU_PIPELINE_FRESHNESS_WARN_SECONDS": "3600"})
+    assert str(failure.value) == (
+        "CPU_PIPELINE_FRESHNESS_WARN_SECONDS='3600': not below CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS (3600); accepted: "
+        + settings.BY_NAME["CPU_PIPELINE_FRESHNESS_WARN_SECONDS"].accepted
+    )
 
 
 def test_the_values_given_are_read_and_typed(tmp_path):
@@ -100,6 +125,8 @@ BAD_VALUES = {
     "CPU_PIPELINE_MAX_RUNTIME_SECONDS": ("1h", "not a whole number above 0"),
     "CPU_PIPELINE_SENSOR_INTERVAL_SECONDS": ("30s", "not a whole number above 0"),
     "CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS": ("59", "below 60 seconds"),
+    "CPU_PIPELINE_FRESHNESS_WARN_SECONDS": ("93600", "not below CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS (93600)"),
+    "CPU_PIPELINE_TICK_FAILURES_BEFORE_ALERT": ("0", "not a whole number above 0"),
     "ALERT_WEBHOOK_URL": ("hooks.example/Secret-token", "not an http:// or https:// URL"),
     "CPU_PIPELINE_UI_BASE_URL": ("localhost:3000", "not an http:// or https:// URL"),
     "DAGSTER_PG_URL": ("sqlite:////srv/dagster.sqlite", "Dagster's storage needs PostgreSQL"),

@@ -1,2 +1,2 @@
 """Alerts on every run of the code location: a failed run, an error rate past the gate, a run past
-its maximum runtime; the run status sensors and the webhook they post to."""
+its maximum runtime; a sensor or schedule whose ticks keep failing; the sensors and the webhook they post to."""

@@ -6,9 +6,15 @@ and, when ALERT_WEBHOOK_URL is set, POSTed as Slack-compatible JSON. A webhook t
 is logged and never changes the run's outcome: the sensors run after the run, in the daemon.
 They look every CPU_PIPELINE_SENSOR_INTERVAL_SECONDS, so an alert comes at most that long after the run ends;
 a canceled run (stopped by an operator, or by `make serve` stopping) is no failure and raises none.
+A failed run that Dagster's run retries (`run_retries` in the instance's dagster.yaml) will retry raises
+none either: its retry's outcome decides, one alert when it fails too, none when it succeeds.
 """
 
 import dagster as dg
+from dagster._core.events import RunFailureReason
+from dagster._core.execution.retries import auto_reexecution_should_retry_run
+from dagster._core.storage.tags import RETRY_NUMBER_TAG, RUN_FAILURE_REASON_TAG, WILL_RETRY_TAG
+from dagster._utils.tags import get_boolean_tag_value
 
 from cpu_pipeline import settings
 from cpu_pipeline.defs.alerts.resources import AlertWebhook
@@ -16,6 +22,25 @@ from cpu_pipeline.defs.recalculation.checks import ERROR_RATE
 from cpu_pipeline.lib.watched_runs import assets_targeted
 
 MAX_RUNTIME_MARKER = "Exceeded maximum runtime"
+
+
+def will_be_retried(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
+    """True when Dagster's run retries will launch a retry of the failed `run`.
+
+    Dagster 1.13 tags a failed run `dagster/will_retry` (true or false) when run retries are enabled, as
+    it stores the run's failure event (`EventMethods.handle_new_event`): after the event and the run's
+    status, so a sensor can read the failure before the tag. Without the tag the answer is computed as
+    Dagster's retry daemon computes it then (`auto_run_reexecution.should_retry`, through
+    `auto_reexecution_should_retry_run`): from the instance's `run_retries` settings, the run's failure
+    reason (`dagster/failure_reason`, stored with its status) and how many runs its run group holds.
+    """
+    tag = run.tags.get(WILL_RETRY_TAG)
+    if tag is not None:
+        return get_boolean_tag_value(tag, default_value=False)
+    if not instance.run_retries_enabled:
+        return False
+    reason = run.tags.get(RUN_FAILURE_REASON_TAG)
+    return auto_reexecution_should_retry_run(instance, run, RunFailureReason(reason) if reason else None)
 
 
 def build_alert(event: str, summary: str, run: dg.DagsterRun, link: str, error_rate: dict | None = None) -> dict:
@@ -30,6 +55,9 @@ def build_alert(event: str, summary: str, run: dg.DagsterRun, link: str, error_r
             f"{error_rate['cpus_total']} CPUs in error; warn above {error_rate['warn_above']:.0%}, "
             f"fail above {error_rate['fail_above']:.0%})."
         )
+    retry = run.tags.get(RETRY_NUMBER_TAG)
+    if retry:
+        summary += f" on its retry {retry} (the first attempt: run {run.root_run_id[:8]})"
     return {
         "text": f":rotating_light: cpu_pipeline {run.job_name}: {summary}.{figures} <{link}|Run {run.run_id[:8]}>",
         "event": event,
@@ -37,6 +65,7 @@ def build_alert(event: str, summary: str, run: dg.DagsterRun, link: str, error_r
         "job": run.job_name,
         "what_happened": summary,
         "run_url": link,
+        **({"retry_number": int(retry)} if retry else {}),
         **({key: error_rate[key] for key in ("error_rate", "cpus_in_error", "cpus_total")} if error_rate else {}),
     }
 
@@ -59,12 +88,16 @@ def error_rate_figures(evaluation: dg.AssetCheckEvaluation) -> dict:
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=settings.current().sensor_interval_seconds,
     description="Alerts, once, when a run of the pipeline's assets fails, by the error gate, its maximum runtime, "
-    "or a crash, however it was launched (the UI, GraphQL, the schedule, the command line).",
+    "or a crash, however it was launched (the UI, GraphQL, the schedule, the command line); for a run that "
+    "Dagster will retry, only when the retry fails too.",
 )
 def alert_on_failed_run(context: dg.RunFailureSensorContext, alert_webhook: AlertWebhook) -> dg.SkipReason | None:
-    run = context.dagster_run
+    # Read again: the tags as they are now, `dagster/will_retry` included (will_be_retried).
+    run = context.instance.get_run_by_id(context.dagster_run.run_id) or context.dagster_run
     if not assets_targeted(context):
         return dg.SkipReason(f"run {run.run_id} ({run.job_name}) targets none of this code location's assets")
+    if will_be_retried(context.instance, run):
+        return dg.SkipReason(f"run {run.run_id} ({run.job_name}) failed and will be retried: its retry's outcome decides")
     message = context.failure_event.message or ""
     evaluation = error_rate_evaluation(context.instance, run.run_id)
     if MAX_RUNTIME_MARKER in message:
