@@ -6,6 +6,7 @@ cpu-pipeline grants --role cpu_pipeline   # the GRANT statements the pipeline's 
 cpu-pipeline generate --cpus 5000 --listings 1000000 --replace
 cpu-pipeline serve                   # webserver + daemon on the production instance (instances/production)
 cpu-pipeline health [--json]         # for a monitor: exit 0 when the daemon beats and the cpu table is fresh
+cpu-pipeline migrate                 # after moving Dagster's pin, the stack stopped: back up, then migrate its storage
 cpu-pipeline show "AMD Ryzen 5 5600" # one CPU: its targets, value, sample, confidence, errors and trend
 """
 
@@ -137,14 +138,9 @@ def grant(args: argparse.Namespace, configured: settings.Settings) -> int:
 def health(args: argparse.Namespace, configured: settings.Settings) -> int:
     import dagster as dg
 
-    from cpu_pipeline.ops import service
     from cpu_pipeline.ops.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS, check_health
 
-    home = configured.dagster_home or Path.cwd() / service.PRODUCTION_INSTANCE
-    if not configured.dagster_home and not configured.dagster_pg_url:
-        raise _CommandFailed(
-            "DAGSTER_PG_URL is not set: the production instance keeps the daemon's heartbeats and the runs there"
-        )
+    home = _instance_home(configured)
     try:
         with dg.DagsterInstance.from_config(str(home)) as instance:
             tolerance = getattr(args, "heartbeat_tolerance", DEFAULT_HEARTBEAT_TOLERANCE_SECONDS)
@@ -154,6 +150,47 @@ def health(args: argparse.Namespace, configured: settings.Settings) -> int:
         raise _CommandFailed(f"cannot read the Dagster instance in {home}: {type(error).__name__}: {reason}") from None
     print(json.dumps(found.as_json()) if args.json else found.line())
     return 0 if found.healthy else 1
+
+
+def _instance_home(configured: settings.Settings) -> Path:
+    """The Dagster instance a command works on: DAGSTER_HOME, else the production instance
+    (instances/production in the working folder), which needs DAGSTER_PG_URL."""
+    from cpu_pipeline.ops import service
+
+    if configured.dagster_home:
+        return configured.dagster_home
+    if not configured.dagster_pg_url:
+        raise _CommandFailed(
+            "DAGSTER_PG_URL is not set: the production instance keeps the daemon's heartbeats and the runs there"
+        )
+    return Path.cwd() / service.PRODUCTION_INSTANCE
+
+
+def migrate(args: argparse.Namespace, configured: settings.Settings) -> int:
+    from cpu_pipeline.ops import migrate as migration
+
+    try:
+        migration.migrate(_instance_home(configured), args.backup_dir, back_up=not args.no_backup)
+    except migration.MigrationRefused as refused:
+        raise _CommandFailed(f"refused: {refused}") from None
+    return 0
+
+
+def preflight(_: argparse.Namespace, configured: settings.Settings) -> int:
+    import dagster as dg
+
+    from cpu_pipeline.ops import service, storage_schema
+
+    home = _instance_home(configured)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        if out_of_date := storage_schema.out_of_date(instance, home):
+            raise _CommandFailed(out_of_date)
+        try:
+            service.check_no_other_daemon(instance)
+        except service.StackError as error:
+            raise _CommandFailed(str(error)) from None
+    print(f"the instance in {home} is ready: its storage is migrated and no dagster-daemon runs on it")
+    return 0
 
 
 class _CommandFailed(Exception):
@@ -288,6 +325,29 @@ def _parser() -> argparse.ArgumentParser:
         "CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS (default: 93600, 26 hours)",
     )
     checking.add_argument("--json", action="store_true", help="print the findings as JSON")
+    migrating = command(
+        "migrate",
+        "back up the Dagster instance's storage, then migrate it to the installed Dagster's schema, as `dagster "
+        "instance migrate` does (refused while a dagster-daemon of the instance runs; see docs/operations.md)",
+        migrate,
+        "DAGSTER_HOME (default: instances/production, which reads DAGSTER_PG_URL)",
+    )
+    migrating.add_argument(
+        "--backup-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="where the backup goes, in a folder named by the UTC time (default: $DAGSTER_HOME/backups)",
+    )
+    migrating.add_argument(
+        "--no-backup", action="store_true", help="migrate without a backup: you have made your own (pg_dump missing)"
+    )
+    command(
+        "preflight",
+        "exit 0 when Dagster may start on the instance: its storage is migrated and no dagster-daemon runs on it; "
+        "else 1 with one line saying which (`make dev` runs it before `dagster dev`)",
+        preflight,
+        "DAGSTER_HOME (default: instances/production, which reads DAGSTER_PG_URL)",
+    )
     showing = command(
         "show",
         "one CPU's price targets, sample size, confidence, performance value, errors and price trend",
@@ -311,6 +371,7 @@ def _with_defaults(args: argparse.Namespace, configured: settings.Settings) -> a
         "schema": configured.pipeline_schema,
         "port": configured.dagster_port,
         "host": configured.dagster_host,
+        "backup_dir": None,
     }
     return argparse.Namespace(**{**defaults, **vars(args)})
 
