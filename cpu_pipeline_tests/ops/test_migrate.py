@@ -2,14 +2,15 @@
 `serve`), on storage Dagster 1.9.0 wrote: fixtures/dagster_1_9_0, SQLite files and a PostgreSQL dump
 (make_fixture.sh there says how they were made; the tests never run it)."""
 
+import contextlib
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
 import tarfile
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -80,7 +81,7 @@ def _cpu_pipeline(env: dict[str, str], *args: str) -> subprocess.CompletedProces
     return _run([str(BIN / "cpu-pipeline"), *args], env)
 
 
-@contextmanager
+@contextlib.contextmanager
 def _instance(env: dict[str, str]):
     """The instance of `env`, opened in this process with that environment."""
     saved = {name: os.environ.get(name) for name in env}
@@ -96,7 +97,7 @@ def _instance(env: dict[str, str]):
                 os.environ[name] = value
 
 
-@contextmanager
+@contextlib.contextmanager
 def _daemon_beating(env: dict[str, str], daemon_id: str):
     """A daemon's heartbeats on the instance of `env`, every half second, as a running dagster-daemon's."""
     stop = threading.Event()
@@ -266,6 +267,44 @@ def test_preflight_refuses_a_second_daemon_on_the_instance_and_passes_a_ready_on
         refused = _cpu_pipeline(env, "preflight")
     assert refused.returncode == 1
     assert "another dagster-daemon (daemon id first-make-dev) is running on this instance" in refused.stderr
+
+
+def _make_dev(home: Path) -> tuple[int, str]:
+    """`make dev` on the instance in `home`: its exit status and output. Should its preflight let it
+    through, Dagster's dev server is stopped (its whole process group) rather than left running."""
+    make = subprocess.Popen(
+        ["make", "dev", f"EMBEDDED_HOME={home}", "DAGSTER_PORT=1"],  # port 1: a UI that started could not serve
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = make.communicate(timeout=300)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(make.pid, signal.SIGKILL)
+    return make.returncode, output
+
+
+def test_make_dev_refuses_a_storage_needing_migration_and_a_second_daemon(tmp_path):
+    program = "cpu-pipeline"
+    old = tmp_path / "old"
+    _old_sqlite_instance(old)
+    status, output = _make_dev(old)
+    assert status != 0 and f"{program} preflight" in output
+    assert "needs migrating" in output and f"{program} migrate" in output
+    assert "dagster dev" not in output  # never started
+
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    (ready / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
+    with _daemon_beating({"DAGSTER_HOME": str(ready)}, "an-older-make-dev"):
+        status, output = _make_dev(ready)
+    assert status != 0
+    assert "another dagster-daemon (daemon id an-older-make-dev) is running on this instance" in output
+    assert "dagster dev" not in output
 
 
 def test_migrate_on_a_migrated_storage_does_nothing(tmp_path):
