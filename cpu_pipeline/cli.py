@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import dagster as dg
     import sqlalchemy as sa
 
     from cpu_pipeline import settings
@@ -166,23 +167,40 @@ def _instance_home(configured: settings.Settings) -> Path:
     return Path.cwd() / service.PRODUCTION_INSTANCE
 
 
+@contextlib.contextmanager
+def _instance(home: Path) -> Iterator[dg.DagsterInstance]:
+    """The Dagster instance in `home`, closed afterwards. A folder without dagster.yaml (Dagster would
+    make a default instance there) or an instance that cannot be opened is a _CommandFailed."""
+    import dagster as dg
+
+    if not (home / "dagster.yaml").is_file():
+        raise _CommandFailed(f"{home} holds no dagster.yaml: not a Dagster instance (set DAGSTER_HOME to its folder)")
+    try:
+        instance = dg.DagsterInstance.from_config(str(home))
+    except Exception as error:  # an unreachable server, a bad dagster.yaml: one line, as `health` says it
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise _CommandFailed(f"cannot open the Dagster instance in {home}: {type(error).__name__}: {reason}") from None
+    with instance:
+        yield instance
+
+
 def migrate(args: argparse.Namespace, configured: settings.Settings) -> int:
     from cpu_pipeline.ops import migrate as migration
 
-    try:
-        migration.migrate(_instance_home(configured), args.backup_dir, back_up=not args.no_backup)
-    except migration.MigrationRefused as refused:
-        raise _CommandFailed(f"refused: {refused}") from None
+    home = _instance_home(configured)
+    with _instance(home) as instance:
+        try:
+            migration.migrate(instance, home, args.backup_dir, back_up=not args.no_backup)
+        except migration.MigrationRefused as refused:
+            raise _CommandFailed(f"refused: {refused}") from None
     return 0
 
 
 def preflight(_: argparse.Namespace, configured: settings.Settings) -> int:
-    import dagster as dg
-
     from cpu_pipeline.ops import service, storage_schema
 
     home = _instance_home(configured)
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with _instance(home) as instance:
         if out_of_date := storage_schema.out_of_date(instance, home):
             raise _CommandFailed(out_of_date)
         try:

@@ -44,43 +44,46 @@ class Backup:
         return f"backed up the storage to {self.path} ({self.how}, {self.size / 1e6:.1f} MB)"
 
 
-def migrate(home: Path, backup_root: Path | None = None, back_up: bool = True, say: Callable[[str], None] = print) -> None:
-    """Migrate the storage of the Dagster instance in `home` (its DAGSTER_HOME, holding dagster.yaml),
-    first backing it up under `backup_root` (default: `home`/backups) in a folder named by the UTC time,
+def migrate(
+    instance: dg.DagsterInstance,
+    home: Path,
+    backup_root: Path | None = None,
+    back_up: bool = True,
+    say: Callable[[str], None] = print,
+) -> None:
+    """Migrate the storage of `instance`, the Dagster instance in `home` (its DAGSTER_HOME), first
+    backing it up under `backup_root` (default: `home`/backups) in a folder named by the UTC time,
     unless `back_up` is False. Each step is told through `say`, one line each.
 
-    Raises MigrationRefused, having changed nothing, when `home` holds no dagster.yaml, a daemon of the
-    instance is running, or the backup cannot be made (pg_dump missing or failing).
+    Raises MigrationRefused, having changed nothing, when a daemon of the instance is running or the
+    backup cannot be made (pg_dump missing or failing).
     """
-    if not (home / "dagster.yaml").is_file():
-        raise MigrationRefused(f"{home} holds no dagster.yaml: not a Dagster instance (set DAGSTER_HOME to its folder)")
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        try:
-            service.check_no_other_daemon(instance)
-        except service.StackError as error:
-            raise MigrationRefused(f"{error} Stop the whole stack (webserver, daemon, run workers) before migrating.") from None
-        before = storage_schema.revisions(instance)
-        pending_data = storage_schema.pending_data_migrations(instance)
-        if not any(revision.behind for revision in before) and not pending_data:
-            say(f"nothing to migrate: the storage of {home} is at Dagster {storage_schema.DAGSTER_VERSION}'s schema")
-            return
-        if back_up:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            say(str(_back_up(instance, (backup_root or home / "backups") / stamp)))
-        else:
-            say("no backup made (--no-backup): restoring needs the backup made beforehand")
-        say(f"migrating the storage of {home} to Dagster {storage_schema.DAGSTER_VERSION}'s schema")
-        instance.upgrade()
-        for old, new in zip(before, storage_schema.revisions(instance), strict=True):
-            if old.current != new.current:
-                say(f"{new.storage}: schema {old.current or 'unrecorded'} -> {new.current}")
-        left = storage_schema.pending_data_migrations(instance)
-        for done in pending_data:
-            if done not in left:
-                say(f"{done}: done")
-        if still := storage_schema.pending_migrations(instance):
-            raise RuntimeError(f"Dagster's migration left work pending: {'; '.join(still)}")
-        say(f"the storage of {home} is ready for Dagster {storage_schema.DAGSTER_VERSION}")
+    try:
+        service.check_no_other_daemon(instance)
+    except service.StackError as error:
+        raise MigrationRefused(f"{error} Stop the whole stack (webserver, daemon, run workers) before migrating.") from None
+    before = storage_schema.revisions(instance)
+    pending_data = storage_schema.pending_data_migrations(instance)
+    if not any(revision.behind for revision in before) and not pending_data:
+        say(f"nothing to migrate: the storage of {home} is at Dagster {storage_schema.DAGSTER_VERSION}'s schema")
+        return
+    if back_up:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        say(str(_back_up(instance, (backup_root or home / "backups") / stamp)))
+    else:
+        say("no backup made (--no-backup): the backup you made is the way back")
+    say(f"migrating the storage of {home} to Dagster {storage_schema.DAGSTER_VERSION}'s schema")
+    instance.upgrade()
+    for old, new in zip(before, storage_schema.revisions(instance), strict=True):
+        if old.current != new.current:
+            say(f"{new.storage}: schema {old.current or 'unrecorded'} -> {new.current}")
+    left = storage_schema.pending_data_migrations(instance)
+    for done in pending_data:
+        if done not in left:
+            say(f"{done}: done")
+    if still := storage_schema.pending_migrations(instance):
+        raise RuntimeError(f"Dagster's migration left work pending: {'; '.join(still)}")
+    say(f"the storage of {home} is ready for Dagster {storage_schema.DAGSTER_VERSION}")
 
 
 def _back_up(instance: dg.DagsterInstance, folder: Path) -> Backup:

@@ -317,11 +317,17 @@ def test_migrate_on_a_migrated_storage_does_nothing(tmp_path):
     assert not (home / "backups").exists()
 
 
-def test_migrate_refuses_a_folder_that_is_not_an_instance(tmp_path):
+def test_migrate_refuses_a_folder_that_is_not_an_instance_and_one_it_cannot_open_in_one_line(tmp_path):
     refused = _cpu_pipeline({"DAGSTER_HOME": str(tmp_path)}, "migrate")
     assert refused.returncode == 1
     assert "holds no dagster.yaml" in refused.stderr
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # Dagster would have made a default instance there
+
+    (tmp_path / "dagster.yaml").write_text("storage:\n  no_such_storage: {}\n")
+    refused = _cpu_pipeline({"DAGSTER_HOME": str(tmp_path)}, "migrate")
+    assert refused.returncode == 1
+    [line] = refused.stderr.splitlines()
+    assert line.startswith(f"migrate: cannot open the Dagster instance in {tmp_path}: ")
 
 
 def test_serve_refuses_a_storage_needing_migration_naming_the_command(postgres_url, monkeypatch):
