@@ -67,8 +67,10 @@ lint: install
 
 # The Dagster UI and daemon on the embedded instance: http://127.0.0.1:3000. Dagster logs at
 # DAGSTER_LOG_LEVEL (settings.py; warning: no line for a sensor tick that did nothing, nor its own
-# "Serving" line, hence the echo).
+# "Serving" line, hence the echo). First `cpu-pipeline preflight`, as `serve` does: it refuses a storage
+# that needs `cpu-pipeline migrate` and a second daemon on the instance (an older `make dev` still running).
 dev: install $(EMBEDDED_HOME)/dagster.yaml
+	DAGSTER_HOME=$(EMBEDDED_HOME) $(BIN)/cpu-pipeline preflight
 	@echo "Dagster UI on http://$${DAGSTER_HOST:-127.0.0.1}:$${DAGSTER_PORT:-3000} once it has loaded; Ctrl-C stops it."
 	DAGSTER_HOME=$(EMBEDDED_HOME) $(BIN)/dagster dev -w workspace.yaml -h $${DAGSTER_HOST:-127.0.0.1} -p $${DAGSTER_PORT:-3000} \
 		--log-level $${DAGSTER_LOG_LEVEL:-warning} --code-server-log-level $${DAGSTER_LOG_LEVEL:-warning}

@@ -6,6 +6,7 @@ cpu-pipeline grants --role cpu_pipeline   # the GRANT statements the pipeline's 
 cpu-pipeline generate --cpus 5000 --listings 1000000 --replace
 cpu-pipeline serve                   # webserver + daemon on the production instance (instances/production)
 cpu-pipeline health [--json]         # for a monitor: exit 0 when the daemon beats and the cpu table is fresh
+cpu-pipeline migrate                 # after moving Dagster's pin, the stack stopped: back up, then migrate its storage
 cpu-pipeline show "AMD Ryzen 5 5600" # one CPU: its targets, value, sample, confidence, errors and trend
 """
 
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import dagster as dg
     import sqlalchemy as sa
 
     from cpu_pipeline import settings
@@ -136,14 +138,9 @@ def grant(args: argparse.Namespace, configured: settings.Settings) -> int:
 def health(args: argparse.Namespace, configured: settings.Settings) -> int:
     import dagster as dg
 
-    from cpu_pipeline.ops import service
     from cpu_pipeline.ops.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS, check_health
 
-    home = configured.dagster_home or Path.cwd() / service.PRODUCTION_INSTANCE
-    if not configured.dagster_home and not configured.dagster_pg_url:
-        raise _CommandFailed(
-            "DAGSTER_PG_URL is not set: the production instance keeps the daemon's heartbeats and the runs there"
-        )
+    home = _instance_home(configured)
     try:
         with dg.DagsterInstance.from_config(str(home)) as instance:
             tolerance = getattr(args, "heartbeat_tolerance", DEFAULT_HEARTBEAT_TOLERANCE_SECONDS)
@@ -168,6 +165,64 @@ def _shown(engine: sa.Engine) -> str:
     from cpu_pipeline.database.engine import masked
 
     return masked(engine.url.render_as_string(hide_password=False))
+
+
+def _instance_home(configured: settings.Settings) -> Path:
+    """The Dagster instance a command works on: DAGSTER_HOME, else the production instance
+    (instances/production in the working folder), which needs DAGSTER_PG_URL."""
+    from cpu_pipeline.ops import service
+
+    if configured.dagster_home:
+        return configured.dagster_home
+    if not configured.dagster_pg_url:
+        raise _CommandFailed(
+            "DAGSTER_PG_URL is not set: the production instance keeps the daemon's heartbeats and the runs there"
+        )
+    return Path.cwd() / service.PRODUCTION_INSTANCE
+
+
+@contextlib.contextmanager
+def _instance(home: Path) -> Iterator[dg.DagsterInstance]:
+    """The Dagster instance in `home`, closed afterwards. A folder without dagster.yaml (Dagster would
+    make a default instance there) or an instance that cannot be opened is a _CommandFailed."""
+    import dagster as dg
+
+    if not (home / "dagster.yaml").is_file():
+        raise _CommandFailed(f"{home} holds no dagster.yaml: not a Dagster instance (set DAGSTER_HOME to its folder)")
+    try:
+        instance = dg.DagsterInstance.from_config(str(home))
+    except Exception as error:  # an unreachable server, a bad dagster.yaml: one line, as `health` says it
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise _CommandFailed(f"cannot open the Dagster instance in {home}: {type(error).__name__}: {reason}") from None
+    with instance:
+        yield instance
+
+
+def migrate(args: argparse.Namespace, configured: settings.Settings) -> int:
+    from cpu_pipeline.ops import migrate as migration
+
+    home = _instance_home(configured)
+    with _instance(home) as instance:
+        try:
+            migration.migrate(instance, home, args.backup_dir, back_up=not args.no_backup)
+        except migration.MigrationRefused as refused:
+            raise _CommandFailed(f"refused: {refused}") from None
+    return 0
+
+
+def preflight(_: argparse.Namespace, configured: settings.Settings) -> int:
+    from cpu_pipeline.ops import service, storage_schema
+
+    home = _instance_home(configured)
+    with _instance(home) as instance:
+        if out_of_date := storage_schema.out_of_date(instance, home):
+            raise _CommandFailed(out_of_date)
+        try:
+            service.check_no_other_daemon(instance)
+        except service.StackError as error:
+            raise _CommandFailed(str(error)) from None
+    print(f"the instance in {home} is ready: its storage is migrated and no dagster-daemon runs on it")
+    return 0
 
 
 class _CommandFailed(Exception):
@@ -304,6 +359,29 @@ def _parser() -> argparse.ArgumentParser:
         "CPU_PIPELINE_TICK_FAILURES_BEFORE_ALERT (default: 3)",
     )
     checking.add_argument("--json", action="store_true", help="print the findings as JSON")
+    migrating = command(
+        "migrate",
+        "back up the Dagster instance's storage, then migrate it to the installed Dagster's schema, as `dagster "
+        "instance migrate` does (refused while a dagster-daemon of the instance runs; see docs/operations.md)",
+        migrate,
+        "DAGSTER_HOME (default: instances/production, which reads DAGSTER_PG_URL)",
+    )
+    migrating.add_argument(
+        "--backup-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="where the backup goes, in a folder named by the UTC time (default: $DAGSTER_HOME/backups)",
+    )
+    migrating.add_argument(
+        "--no-backup", action="store_true", help="migrate without a backup: you have made your own (pg_dump missing)"
+    )
+    command(
+        "preflight",
+        "exit 0 when Dagster may start on the instance: its storage is migrated and no dagster-daemon runs on it; "
+        "else 1 with one line saying which (`make dev` runs it before `dagster dev`)",
+        preflight,
+        "DAGSTER_HOME (default: instances/production, which reads DAGSTER_PG_URL)",
+    )
     showing = command(
         "show",
         "one CPU's price targets, sample size, confidence, performance value, errors and price trend",
@@ -327,6 +405,7 @@ def _with_defaults(args: argparse.Namespace, configured: settings.Settings) -> a
         "schema": configured.pipeline_schema,
         "port": configured.dagster_port,
         "host": configured.dagster_host,
+        "backup_dir": None,
     }
     return argparse.Namespace(**{**defaults, **vars(args)})
 

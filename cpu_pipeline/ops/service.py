@@ -27,7 +27,7 @@ from dagster._daemon.controller import DEFAULT_HEARTBEAT_INTERVAL_SECONDS
 
 from cpu_pipeline import settings
 from cpu_pipeline.database.engine import masked, scrub
-from cpu_pipeline.ops import in_flight_runs
+from cpu_pipeline.ops import in_flight_runs, storage_schema
 
 # The production instance's folder (its DAGSTER_HOME), relative to the repository root.
 PRODUCTION_INSTANCE = Path("instances/production")
@@ -202,7 +202,8 @@ def serve(root: Path, port: int, host: str = "127.0.0.1", configured: settings.S
 
     `configured`: the settings the command started with; read from the environment now when not given.
     Raises StackError, before starting anything, when a variable it needs is missing, Dagster's
-    PostgreSQL cannot be reached, `root` is not the repository root, or another daemon runs on the instance.
+    PostgreSQL cannot be reached, `root` is not the repository root, the storage needs `cpu-pipeline migrate`,
+    or another daemon runs on the instance.
     """
     configured = configured or settings.read()
     check_required_settings(configured)
@@ -211,6 +212,8 @@ def serve(root: Path, port: int, host: str = "127.0.0.1", configured: settings.S
     if not (home / "dagster.yaml").exists() or not (root / "workspace.yaml").exists():
         raise StackError(f"{home}/dagster.yaml or {root}/workspace.yaml is missing: run `make serve` in the repository root.")
     with dg.DagsterInstance.from_config(str(home)) as instance:
+        if out_of_date := storage_schema.out_of_date(instance, home):
+            raise StackError(out_of_date)
         check_no_other_daemon(instance)
         stack = start(root, dagster_home=home, port=port, host=host, log_level=configured.dagster_log_level)
         print(
