@@ -132,8 +132,9 @@ def health(args: argparse.Namespace, configured: settings.Settings) -> int:
             tolerance = getattr(args, "heartbeat_tolerance", DEFAULT_HEARTBEAT_TOLERANCE_SECONDS)
             found = check_health(instance, configured.freshness_window_seconds, tolerance)
     except Exception as error:  # an instance that cannot be opened is unhealthy too, for the same monitor
-        reason = explain(error, configured.dagster_pg_url or "")
-        raise _CommandFailed(f"cannot read the Dagster instance in {home}: {type(error).__name__}: {reason}") from None
+        raise _CommandFailed(
+            f"cannot read the Dagster instance in {home}: {explain(error, configured.dagster_pg_url or '')}"
+        ) from None
     print(json.dumps(found.as_json()) if args.json else found.line())
     return 0 if found.healthy else 1
 

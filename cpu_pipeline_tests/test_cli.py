@@ -53,6 +53,20 @@ def test_setup_says_what_it_created_and_that_a_second_run_needed_nothing(postgre
     assert "nothing to create: cpu_pipeline.cpu_analytics_history, cpu_pipeline.cpu_price_trends and what they need" in again
 
 
+def test_setup_before_deal_brains_tables_says_it_skipped_the_indexes_and_how_to_get_them(postgres_url, capsys):
+    assert cli.main(["setup", "--database-url", postgres_url]) == 0
+    printed = capsys.readouterr().out
+    assert "created table cpu_pipeline.cpu_price_trends" in printed
+    assert (
+        "skipped the indexes on listing (ix_listing_updated_at, ix_listing_active_prices): the database has no "
+        "`listing` table yet; rerun `cpu-pipeline setup` after Deal Brain's migrations (or `cpu-pipeline generate`)"
+    ) in printed
+    catalogues.write(postgres_url, [cpu(1)], [])  # the migrations, run meanwhile
+    assert cli.main(["setup", "--database-url", postgres_url]) == 0
+    again = capsys.readouterr().out
+    assert "created index ix_listing_active_prices" in again and "skipped" not in again
+
+
 def test_setup_takes_the_schema_from_the_environment_or_the_option(postgres_url, capsys, monkeypatch):
     monkeypatch.setenv("CPU_PIPELINE_SCHEMA", "from_env")
     assert cli.main(["setup", "--database-url", postgres_url]) == 0
@@ -222,7 +236,7 @@ def test_run_without_the_privilege_to_read_names_the_grants_command(postgres_url
     with login_role(postgres_url) as role:
         monkeypatch.setenv("DATABASE_URL", sa.make_url(postgres_url).set(username=role).render_as_string(hide_password=False))
         failures = _run_failures(capsys)
-    assert failures[0].startswith(f'failed: cpus: role "{role}" has no privilege for table cpu: ')
+    assert failures[0].startswith(f'failed: cpus, listings: role "{role}" has no privilege for table cpu: ')
     assert f"`cpu-pipeline grants --role {role}`" in failures[0]
 
 
@@ -240,6 +254,17 @@ def test_generate_into_a_missing_database_fails_in_one_line_with_its_cause(capsy
     assert cli.main(["generate", "--database-url", url]) == 1
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith('generate: database "no_such_database_e11" does not exist on 127.0.0.1:')
+
+
+def test_health_on_a_missing_dagster_database_says_so_in_one_line_as_the_other_commands_do(capsys, monkeypatch):
+    url = sa.make_url(TEST_DATABASE_URL).set(database="no_dagster_database_e20").render_as_string(hide_password=False)
+    monkeypatch.setenv("DAGSTER_PG_URL", url)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])  # instances/production reads DAGSTER_PG_URL
+    assert cli.main(["health"]) == 1
+    last = capsys.readouterr().err.splitlines()[-1]  # after dagster-postgres's own warnings as it retries
+    assert last.startswith("health: cannot read the Dagster instance in ")
+    assert ': database "no_dagster_database_e20" does not exist on 127.0.0.1:' in last and "FATAL" not in last
 
 
 def test_generate_into_a_filled_database_names_the_replace_flag(sqlite_url, capsys):

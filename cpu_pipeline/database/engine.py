@@ -544,10 +544,15 @@ def explain(error: BaseException, url: str) -> str:
     reached or refuses, by `missing_table` when a statement names a table the database lacks (a database
     not migrated, or not Deal Brain's), else by its first line (`describe`); any other error (the
     pipeline's own: UnsupportedDatabaseURL, MissingDatabase, SchemaMismatch, DatabaseRefused ...) by the
-    first line of its message, which says it already.
+    first line of its message, which says it already. A library's error raised from a driver error (as
+    dagster-postgres's "too many retries for DB connection") is said by the driver error, its cause.
     """
-    if not isinstance(error, sa.exc.DBAPIError):
+    driver_error = error
+    while driver_error is not None and not isinstance(driver_error, sa.exc.DBAPIError):
+        driver_error = driver_error.__cause__
+    if driver_error is None:
         return scrub((str(error).strip().splitlines() or [type(error).__name__])[0], url)
+    error = driver_error
     known = database_error(error, url)
     if known is not None:
         return str(known)
