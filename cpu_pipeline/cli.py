@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import re
 import sys
 import time
 from collections.abc import Iterator
@@ -34,15 +33,19 @@ JOB_NAME = "recalculate_cpu_metrics"
 SUMMARY_FIGURES = ["cpus_total", "cpus_written", "cpus_with_targets", "cpus_insufficient", "cpus_rated", "cpus_in_error"]
 
 
-def run(_: argparse.Namespace, configured: settings.Settings) -> int:
+def run(args: argparse.Namespace, configured: settings.Settings) -> int:
     import dagster as dg
 
     from cpu_pipeline.database.engine import masked
     from cpu_pipeline.definitions import defs
+    from cpu_pipeline.ops import run_console
 
     instance = dg.DagsterInstance.get() if configured.dagster_home else dg.DagsterInstance.ephemeral()
+    job = defs.resolve_job_def(JOB_NAME)
+    if not args.verbose:
+        job = job.with_logger_defs({"console": run_console.console_logger})
     started = time.perf_counter()
-    result = defs.resolve_job_def(JOB_NAME).execute_in_process(
+    result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
@@ -59,34 +62,9 @@ def run(_: argparse.Namespace, configured: settings.Settings) -> int:
         )
         print("\nTen best-value CPUs (lowest $ per multi-thread PassMark point):")
         print(metadata["best_value"])
-    for event in result.all_events:
-        if event.is_step_failure:
-            reason = failure_reason(event.step_failure_data.error).replace("\n", "\n  ")
-            print(f"failed: {event.step_key}: {reason}", file=sys.stderr)
+    for line in run_console.failure_summary(result.all_events):
+        print(line, file=sys.stderr)
     return 0 if result.success else 1
-
-
-def _subclass_names(cls: type) -> set[str]:
-    return {cls.__name__}.union(*(_subclass_names(subclass) for subclass in cls.__subclasses__()))
-
-
-def failure_reason(error) -> str:
-    """Why a step failed, from its error (`step_failure_data.error`, a Dagster SerializableErrorInfo),
-    every line of it: the exception at the root of the chain first (`SchemaMismatch: table ...`), then,
-    one a line, what it caused (`RetryRequested: Exceeded max_retries of 3`), Dagster's wrappers left out."""
-    import dagster as dg
-
-    # Dagster's wrappers around an exception the pipeline's code raised ("Error occurred while executing op
-    # ..."): they say where it happened, which the step key already tells; the exception is the reason.
-    wrappers = _subclass_names(dg.DagsterUserCodeExecutionError)
-    chain = []
-    while error is not None:
-        if error.cls_name not in wrappers:
-            # Python's message names the class with its module ("cpu_pipeline.database.bulk.SchemaMismatch: ...").
-            message = re.sub(rf"^[\w.]*\b{re.escape(error.cls_name)}: ", "", error.message.strip())
-            chain.append(f"{error.cls_name}: {message}")
-        error = error.cause
-    return "\n".join(reversed(chain))
 
 
 def generate(args: argparse.Namespace, configured: settings.Settings) -> int:
@@ -110,13 +88,16 @@ def generate(args: argparse.Namespace, configured: settings.Settings) -> int:
 
 
 def setup(args: argparse.Namespace, configured: settings.Settings) -> int:
-    from cpu_pipeline.database import schema
+    from cpu_pipeline.database import listing_indexes, schema
 
     with _database(args, configured) as engine:
         created = schema.set_up(engine, args.schema)
+        skipped = listing_indexes.why_skipped(engine)
     where = _shown(engine)
     for thing in created:
         print(f"created {thing} in {where}")
+    if skipped:
+        print(skipped)
     if not created:
         tables = schema.pipeline_tables_in(engine, args.schema)
         print(f"nothing to create: {', '.join(table.fullname for table in tables)} and what they need already exist in {where}")
@@ -138,6 +119,7 @@ def grant(args: argparse.Namespace, configured: settings.Settings) -> int:
 def health(args: argparse.Namespace, configured: settings.Settings) -> int:
     import dagster as dg
 
+    from cpu_pipeline.database.engine import explain, masked
     from cpu_pipeline.ops.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS, check_health
 
     home = _instance_home(configured)
@@ -148,13 +130,11 @@ def health(args: argparse.Namespace, configured: settings.Settings) -> int:
                 instance, configured.freshness_window_seconds, tolerance, tick_failures=configured.tick_failures_before_alert
             )
     except Exception as error:  # an instance that cannot be opened is unhealthy too, for the same monitor
-        from cpu_pipeline.database.engine import masked, scrub
-
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        # The production instance's storage is DAGSTER_PG_URL: named, masked; a driver's words scrubbed of its secrets.
+        # The production instance's storage is DAGSTER_PG_URL: named, masked; the cause in one line, scrubbed.
         storage = f" (DAGSTER_PG_URL {masked(configured.dagster_pg_url)})" if not configured.dagster_home else ""
-        reason = scrub(reason, configured.dagster_pg_url) if configured.dagster_pg_url else reason
-        raise _CommandFailed(f"cannot read the Dagster instance in {home}{storage}: {type(error).__name__}: {reason}") from None
+        raise _CommandFailed(
+            f"cannot read the Dagster instance in {home}{storage}: {explain(error, configured.dagster_pg_url or '')}"
+        ) from None
     print(json.dumps(found.as_json()) if args.json else found.line())
     return 0 if found.healthy else 1
 
@@ -236,10 +216,10 @@ class _CommandFailed(Exception):
 @contextlib.contextmanager
 def _database(args: argparse.Namespace, configured: settings.Settings) -> Iterator[sa.Engine]:
     """An engine on `--database-url` or DATABASE_URL, disposed afterwards; its errors become _CommandFailed,
-    one line each, the cause first (`engine.database_error`)."""
+    one line each, the cause first (`engine.explain`)."""
     import sqlalchemy as sa
 
-    from cpu_pipeline.database.engine import UnsupportedDatabaseURL, database_error, describe, make_engine
+    from cpu_pipeline.database.engine import UnsupportedDatabaseURL, explain, make_engine
 
     url = args.database_url or (None if configured.embedded_database else configured.database_url)
     if not url:
@@ -247,13 +227,11 @@ def _database(args: argparse.Namespace, configured: settings.Settings) -> Iterat
     try:
         engine = make_engine(url)
     except UnsupportedDatabaseURL as error:
-        raise _CommandFailed(str(error), status=2) from None
+        raise _CommandFailed(explain(error, url), status=2) from None
     try:
         yield engine
-    except ValueError as error:
-        raise _CommandFailed(str(error)) from None
-    except sa.exc.DBAPIError as error:
-        raise _CommandFailed(str(database_error(error, url) or describe(error, url))) from None
+    except (ValueError, sa.exc.DBAPIError) as error:  # ValueError: MissingDatabase, grants on SQLite
+        raise _CommandFailed(explain(error, url)) from None
     finally:
         engine.dispose()
 
@@ -298,13 +276,16 @@ def _parser() -> argparse.ArgumentParser:
         added.set_defaults(handler=handler)
         return added
 
-    command(
+    running = command(
         "run",
-        "run the recalculation once and print a summary",
+        "run the recalculation once and print a summary; a failure's cause in one line",
         run,
         "DATABASE_URL (default: the embedded demo database, data/cpu_pipeline.sqlite, in $CPU_PIPELINE_DATA_DIR), "
         "DAGSTER_HOME (default: a throwaway instance; `make run` sets data/dagster_home), and every variable of "
         "the README's table",
+    )
+    running.add_argument(
+        "--verbose", action="store_true", help="print Dagster's traceback of every failure (the run's stored log keeps them)"
     )
     setting_up = command(
         "setup",

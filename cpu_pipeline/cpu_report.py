@@ -16,11 +16,15 @@ import sqlalchemy as sa
 from cpu_pipeline import settings
 from cpu_pipeline.analytics.trends import WINDOWS
 from cpu_pipeline.analytics.validation import as_stored, parse_numbers, parse_scores
-from cpu_pipeline.database import cpu_lookup
-from cpu_pipeline.database.engine import UnsupportedDatabaseURL, describe
-from cpu_pipeline.lib.app_database import AppDatabase
+from cpu_pipeline.database import cpu_lookup, schema
+from cpu_pipeline.database.engine import MissingDatabase, UnsupportedDatabaseURL, explain, make_engine
 
 MISSING = "-"
+# DATABASE_URL unset and the embedded database not made yet: the quickstart's first step makes it.
+NOT_RUN_YET = (
+    "no database yet: DATABASE_URL is unset, and the embedded demo database ({path}) is made by the first run: "
+    "run `make run` (or `cpu-pipeline run`), or set DATABASE_URL to Deal Brain's database"
+)
 
 
 def show(name_or_id: str, configured: settings.Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -28,23 +32,31 @@ def show(name_or_id: str, configured: settings.Settings, out: TextIO | None = No
     the database DATABASE_URL names (else the embedded one). Exit status 0; 1 when no CPU or several
     match (listed, to pick one), or the database cannot be read (one line saying why); 2 for a bad URL."""
     out, err = out or sys.stdout, err or sys.stderr  # the streams of the moment, not of import time
-    database = AppDatabase(url=configured.database_url, pipeline_schema=configured.pipeline_schema)
+    url = configured.database_url
+    # The engine alone, not the pipeline's Dagster resource: `show` answers without importing Dagster.
     try:
-        found = cpu_lookup.find_cpus(database.engine, name_or_id)
+        engine = make_engine(url)
+    except UnsupportedDatabaseURL as error:
+        print(f"show: {explain(error, url)}", file=err)
+        return 2
+    try:
+        found = cpu_lookup.find_cpus(engine, name_or_id)
         if len(found) != 1:
             print(_no_single_match(name_or_id, found), file=err)
             return 1
         row = found.iloc[0]
-        prices = cpu_lookup.active_prices(database.engine, int(row["id"]))
-        trend = cpu_lookup.trend_of(database.engine, database.pipeline_tables.trends, int(row["id"]))
-    except UnsupportedDatabaseURL as error:
-        print(f"show: {error}", file=err)
-        return 2
+        prices = cpu_lookup.active_prices(engine, int(row["id"]))
+        trends = schema.pipeline_tables_in(engine, configured.pipeline_schema).trends
+        trend = cpu_lookup.trend_of(engine, trends, int(row["id"]))
+    except MissingDatabase as error:
+        not_run_yet = configured.embedded_database
+        print(f"show: {NOT_RUN_YET.format(path=engine.url.database) if not_run_yet else explain(error, url)}", file=err)
+        return 1
     except sa.exc.DBAPIError as error:
-        print(f"show: {describe(error, configured.database_url)}", file=err)
+        print(f"show: {explain(error, url)}", file=err)
         return 1
     finally:
-        database.engine.dispose()
+        engine.dispose()
     print(report(row, errors(found, prices), trend), file=out)
     return 0
 
@@ -82,7 +94,7 @@ def report(row: pd.Series, reasons: list[str], trend: dict | None) -> str:
         f"  good    {_dollars(row['price_target_good'])}",
         f"  fair    {_dollars(row['price_target_fair'])}",
         f"  stddev  {_dollars(row['price_target_stddev'])}",
-        f"  sample size  {_plain(row['price_target_sample_size'])} active listings",
+        f"  sample size  {_listings(row['price_target_sample_size'])}",
         f"  confidence   {_plain(row['price_target_confidence'])}",
         "",
         f"performance value  (updated {_when(row['performance_metrics_updated_at'])})",
@@ -126,6 +138,10 @@ def _plain(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _listings(count) -> str:
+    return f"{_plain(count)} active listing{'' if count == 1 else 's'}"
 
 
 def _when(stamp) -> str:

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import dagster as dg
-from dagster._utils.schedules import is_valid_cron_string  # the check Dagster applies to a schedule
-
+# No Dagster imported here: every command reads the settings, and `show` answers in well under the
+# seconds importing Dagster takes. What needs Dagster imports it when it runs.
 from cpu_pipeline.database.engine import DRIVERS, UnsupportedDatabaseURL, backend, connection_url, embedded_database_url
 from cpu_pipeline.database.schema import DEFAULT_PIPELINE_SCHEMA
 
@@ -64,8 +63,10 @@ def _whole_number(value: str) -> int | None:
 
 def _seconds(value: str) -> int:
     seconds = _whole_number(value)
-    if not seconds:
+    if seconds is None:
         raise ValueError("not a whole number above 0 (seconds without a unit: `3600`, not `1h`)")
+    if seconds == 0:
+        raise ValueError("0 is not above 0")
     return seconds
 
 
@@ -104,6 +105,8 @@ def _port(value: str) -> int:
     return port
 
 
+DEFAULT_SCHEDULE_CRON = "30 2 * * *"
+
 # The levels Dagster's webserver and daemon accept (`--log-level`).
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -115,6 +118,10 @@ def _log_level(value: str) -> str:
 
 
 def _cron(value: str) -> str:
+    if value == DEFAULT_SCHEDULE_CRON:
+        return value  # valid (a test checks): the check below imports Dagster, seconds no command should wait
+    from dagster._utils.schedules import is_valid_cron_string  # the check Dagster applies to a schedule
+
     if not is_valid_cron_string(value):
         raise ValueError("not a cron expression of five fields (minute hour day month weekday)")
     return value
@@ -200,7 +207,7 @@ VARIABLES = (
         "CPU_PIPELINE_SCHEDULE_CRON",
         "when `recalculate_cpu_metrics_nightly` runs, in UTC",
         "a cron expression of five fields",
-        "30 2 * * *",
+        DEFAULT_SCHEDULE_CRON,
         parse=_cron,
     ),
     Variable(
@@ -330,6 +337,8 @@ class Settings:
     def resource_config(self, name: str, value: object) -> object:
         """`value` as a resource's config: `dagster.EnvVar(name)` when the variable is set, so that Dagster
         reads it when a run starts and the value never enters the run's config; `value` otherwise."""
+        import dagster as dg
+
         return dg.EnvVar(name) if name in self.given else value
 
 
@@ -345,7 +354,9 @@ def read(environ: Mapping[str, str] | None = None) -> Settings:
 
     def refuse(variable: Variable, raw: str, reason: object) -> None:
         shown = f" (value not shown: {variable.secret})" if variable.secret else f"={raw!r}"
-        problems.append(f"{variable.name}{shown}: {reason}; accepted: {variable.accepted}")
+        # An error that lists what it accepts (a database URL's schemes) is not followed by the same list.
+        accepted = "" if "; accepted: " in str(reason) else f"; accepted: {variable.accepted}"
+        problems.append(f"{variable.name}{shown}: {reason}{accepted}")
 
     for variable in VARIABLES:
         raw = given.get(variable.name, variable.default)

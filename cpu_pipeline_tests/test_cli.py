@@ -10,7 +10,6 @@ import sys
 import termios
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -52,6 +51,20 @@ def test_setup_says_what_it_created_and_that_a_second_run_needed_nothing(postgre
     assert cli.main(["setup"]) == 0
     again = capsys.readouterr().out
     assert "nothing to create: cpu_pipeline.cpu_analytics_history, cpu_pipeline.cpu_price_trends and what they need" in again
+
+
+def test_setup_before_deal_brains_tables_says_it_skipped_the_indexes_and_how_to_get_them(postgres_url, capsys):
+    assert cli.main(["setup", "--database-url", postgres_url]) == 0
+    printed = capsys.readouterr().out
+    assert "created table cpu_pipeline.cpu_price_trends" in printed
+    assert (
+        "skipped the indexes on listing (ix_listing_updated_at, ix_listing_active_prices): the database has no "
+        "`listing` table yet; rerun `cpu-pipeline setup` after Deal Brain's migrations (or `cpu-pipeline generate`)"
+    ) in printed
+    catalogues.write(postgres_url, [cpu(1)], [])  # the migrations, run meanwhile
+    assert cli.main(["setup", "--database-url", postgres_url]) == 0
+    again = capsys.readouterr().out
+    assert "created index ix_listing_active_prices" in again and "skipped" not in again
 
 
 def test_setup_takes_the_schema_from_the_environment_or_the_option(postgres_url, capsys, monkeypatch):
@@ -102,7 +115,7 @@ def test_run_prints_a_failed_steps_whole_reason_first_line_first(sqlite_url, cap
     assert cli.main(["run"]) == 1
     errors = capsys.readouterr().err.splitlines()
     # The step's own error, not Dagster's wrapper around it ("Error occurred while executing op ...").
-    assert errors[-1].startswith("failed: listings: SchemaMismatch: table `listing` has no column `adjusted_price_usd`: ")
+    assert errors[-1].startswith("failed: listings: table `listing` has no column `adjusted_price_usd`: ")
     assert errors[-1].endswith("run its migrations (alembic upgrade head)")
 
 
@@ -118,24 +131,6 @@ def test_run_prints_every_line_of_a_reason_that_spans_several(sqlite_url, capsys
     ]
 
 
-def test_a_reason_is_told_from_its_root_and_dagsters_wrappers_are_left_out():
-    # The chain Dagster records for a load that exhausted its retries (as test_faults' unreachable database shows).
-    unreachable = SimpleNamespace(
-        cls_name="DatabaseUnavailable",
-        message="cpu_pipeline.database.engine.DatabaseUnavailable: cannot reach the application database x: refused\n",
-        cause=None,
-    )
-    retried = SimpleNamespace(cls_name="RetryRequested", message="Exceeded max_retries of 3\n", cause=unreachable)
-    wrapper = SimpleNamespace(
-        cls_name="DagsterExecutionStepExecutionError",
-        message='dagster._core.errors.DagsterExecutionStepExecutionError: Error occurred while executing op "cpus":\n',
-        cause=retried,
-    )
-    assert cli.failure_reason(wrapper) == (
-        "DatabaseUnavailable: cannot reach the application database x: refused\nRetryRequested: Exceeded max_retries of 3"
-    )
-
-
 # --- one line per mistake, the cause first ----------------------------------------------------------
 
 
@@ -144,28 +139,68 @@ def _run_failures(capsys) -> list[str]:
     return [line for line in capsys.readouterr().err.splitlines() if line.startswith("failed: ")]
 
 
-def test_run_on_a_missing_database_prints_its_cause_for_each_load_and_is_not_retried(capsys, monkeypatch):
+def test_run_on_a_missing_database_prints_its_cause_once_for_both_loads_and_is_not_retried(capsys, monkeypatch):
     url = sa.make_url(TEST_DATABASE_URL).set(database="no_such_database_e11").render_as_string(hide_password=False)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     started = time.monotonic()
-    failures = _run_failures(capsys)
+    [failure] = _run_failures(capsys)
     assert time.monotonic() - started < 1 + 2 + 4  # no retry waited for
-    assert {line.split(": ", 2)[1] for line in failures} == {"cpus", "listings"}
-    for line in failures:
-        assert line.split(": ", 2)[2].startswith('DatabaseRefused: database "no_such_database_e11" does not exist on 127.0.0.1:')
+    assert failure.startswith('failed: cpus, listings: database "no_such_database_e11" does not exist on 127.0.0.1:')
+
+
+def test_run_on_a_known_cause_prints_the_progress_and_the_cause_without_a_traceback(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'missing.sqlite'}")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert cli.main(["run"]) == 1
+    printed = capsys.readouterr()
+    console = printed.out + printed.err
+    assert 'STEP_FAILURE - Execution of step "cpus" failed.' in console  # the progress
+    assert "Stack Trace" not in console and "Traceback" not in console and 'File "' not in console
+    [failure] = [line for line in printed.err.splitlines() if line.startswith("failed: ")]
+    assert failure.startswith(f"failed: cpus, listings: the SQLite database {tmp_path / 'missing.sqlite'} does not exist")
+    assert "sqlite:////absolute/path with four slashes" in failure
+    assert len(console.splitlines()) < 20  # 297 lines before this printed the cause alone
+
+
+def test_run_verbose_keeps_dagsters_tracebacks(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'missing.sqlite'}")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert cli.main(["run", "--verbose"]) == 1
+    errors = capsys.readouterr().err
+    assert "Stack Trace:" in errors and 'File "' in errors
+    assert [line for line in errors.splitlines() if line.startswith("failed: ")][0].startswith("failed: cpus, listings: ")
+
+
+def test_run_on_an_unknown_error_keeps_its_traceback(sqlite_url, capsys, monkeypatch):
+    from cpu_pipeline.database import bulk
+
+    catalogues.write(sqlite_url, [cpu(1)], listings_for(1, [300, 310]))
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+    def broken(engine):
+        raise ZeroDivisionError("a bug of ours")
+
+    monkeypatch.setattr(bulk, "load_cpus", broken)
+    assert cli.main(["run"]) == 1
+    errors = capsys.readouterr().err
+    assert "Stack Trace:" in errors and "in broken" in errors
+    assert "failed: cpus: ZeroDivisionError: a bug of ours" in errors.splitlines()
 
 
 def test_run_with_a_wrong_password_or_host_prints_the_cause_at_once(capsys, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     with refusing_server("28P01", 'password authentication failed for user "deal_brain"', asks_password=True) as port:
         monkeypatch.setenv("DATABASE_URL", f"postgresql://deal_brain:s3cr3t@127.0.0.1:{port}/deal_brain")
-        failures = _run_failures(capsys)
-    assert failures[0].startswith(f'failed: cpus: DatabaseRefused: wrong password for user "deal_brain" on 127.0.0.1:{port}')
+        [failure] = _run_failures(capsys)
+    assert failure.startswith(f'failed: cpus, listings: wrong password for user "deal_brain" on 127.0.0.1:{port}')
     monkeypatch.setenv("DATABASE_URL", "postgresql://deal_brain:s3cr3t@db.invalid/deal_brain")
-    failures = _run_failures(capsys)
-    assert failures[0].startswith('failed: cpus: DatabaseRefused: unknown database host "db.invalid" (no such name in DNS)')
-    assert "RetryRequested" not in capsys.readouterr().err
+    assert cli.main(["run"]) == 1
+    errors = capsys.readouterr().err
+    [failure] = [line for line in errors.splitlines() if line.startswith("failed: ")]
+    assert failure.startswith('failed: cpus, listings: unknown database host "db.invalid" (no such name in DNS)')
+    assert "retries" not in failure and "RetryRequested" not in errors
 
 
 def test_run_on_a_server_that_is_down_prints_the_cause_first_then_that_the_retries_ran_out(capsys, monkeypatch):
@@ -173,12 +208,9 @@ def test_run_on_a_server_that_is_down_prints_the_cause_first_then_that_the_retri
     port = free_port()
     monkeypatch.setenv("DATABASE_URL", f"postgresql://deal_brain@127.0.0.1:{port}/deal_brain")
     assert cli.main(["run"]) == 1
-    errors = capsys.readouterr().err.splitlines()
-    at = errors.index(next(line for line in errors if line.startswith("failed: cpus: ")))
-    assert errors[at].startswith(
-        f"failed: cpus: DatabaseUnavailable: the database server at 127.0.0.1:{port} refuses connections"
-    )
-    assert errors[at + 1] == "  RetryRequested: Exceeded max_retries of 3"
+    [failure] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("failed: ")]
+    assert failure.startswith(f"failed: cpus, listings: the database server at 127.0.0.1:{port} refuses connections")
+    assert failure.endswith("(still so after the step's retries)")
 
 
 def test_a_setting_that_cannot_be_read_stops_every_command_in_one_line(capsys, monkeypatch):
@@ -194,7 +226,7 @@ def test_run_on_an_empty_database_says_which_table_is_missing_and_what_to_do(pos
     monkeypatch.setenv("DATABASE_URL", postgres_url)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     [cpus, *_] = _run_failures(capsys)
-    assert cpus.startswith("failed: cpus: SchemaMismatch: the application database has no table `cpu`: ")
+    assert cpus.startswith("failed: cpus: the application database has no table `cpu`: ")
     assert "cpu-pipeline generate" in cpus
 
 
@@ -204,7 +236,7 @@ def test_run_without_the_privilege_to_read_names_the_grants_command(postgres_url
     with login_role(postgres_url) as role:
         monkeypatch.setenv("DATABASE_URL", sa.make_url(postgres_url).set(username=role).render_as_string(hide_password=False))
         failures = _run_failures(capsys)
-    assert f'failed: cpus: DatabaseRefused: role "{role}" has no privilege for table cpu: ' in failures[0]
+    assert failures[0].startswith(f'failed: cpus, listings: role "{role}" has no privilege for table cpu: ')
     assert f"`cpu-pipeline grants --role {role}`" in failures[0]
 
 
@@ -222,6 +254,17 @@ def test_generate_into_a_missing_database_fails_in_one_line_with_its_cause(capsy
     assert cli.main(["generate", "--database-url", url]) == 1
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith('generate: database "no_such_database_e11" does not exist on 127.0.0.1:')
+
+
+def test_health_on_a_missing_dagster_database_says_so_in_one_line_as_the_other_commands_do(capsys, monkeypatch):
+    url = sa.make_url(TEST_DATABASE_URL).set(database="no_dagster_database_e20").render_as_string(hide_password=False)
+    monkeypatch.setenv("DAGSTER_PG_URL", url)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])  # instances/production reads DAGSTER_PG_URL
+    assert cli.main(["health"]) == 1
+    last = capsys.readouterr().err.splitlines()[-1]  # after dagster-postgres's own warnings as it retries
+    assert last.startswith("health: cannot read the Dagster instance in ")
+    assert ': database "no_dagster_database_e20" does not exist on 127.0.0.1:' in last and "FATAL" not in last
 
 
 def test_generate_into_a_filled_database_names_the_replace_flag(sqlite_url, capsys):

@@ -2,6 +2,9 @@
 the tables a real recalculation wrote (with the history and trends of two nights)."""
 
 import io
+import os
+import subprocess
+import sys
 from datetime import date, timedelta
 
 import pytest
@@ -11,6 +14,7 @@ from cpu_pipeline import cpu_report, settings
 from cpu_pipeline.database import schema
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, WORKED_MEDIUM, cpu, listings_for
+from cpu_pipeline_tests.fake_postgres import refusing_server
 from cpu_pipeline_tests.materialize import materialize
 
 NIGHT = date(2026, 11, 29)
@@ -104,3 +108,58 @@ def test_the_command_line_shows_a_cpu_by_its_whole_name(recalculated, capsys, mo
     assert cli.main(["show", "Intel Core i5-8500"]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("Intel Core i5-8500  (id 1, Intel;") and "good    $352.80" in printed
+
+
+# --- failures in one line, with what to do -------------------------------------------------------------
+
+
+def test_show_before_the_first_run_says_to_run_it_and_creates_nothing(tmp_path):
+    out, err = io.StringIO(), io.StringIO()
+    configured = settings.read({"CPU_PIPELINE_DATA_DIR": str(tmp_path / "data")})  # DATABASE_URL unset: the embedded one
+    assert cpu_report.show("Intel Core i5-8500", configured, out=out, err=err) == 1
+    [line] = err.getvalue().splitlines()
+    assert line.startswith("show: no database yet: DATABASE_URL is unset") and "run `make run`" in line
+    assert "or set DATABASE_URL" in line and "check the path" not in line
+    assert not (tmp_path / "data").exists()
+
+
+def test_show_on_a_database_without_deal_brains_tables_says_which_and_what_to_do(postgres_url):
+    status, _, err = _show(postgres_url, "Intel Core i5-8500")
+    assert status == 1
+    [line] = err.splitlines()
+    assert line.startswith("show: the application database has no table `cpu`: point DATABASE_URL at Deal Brain's database")
+    assert 'relation "cpu" does not exist' not in line
+
+
+def test_show_with_a_wrong_password_says_so_without_the_drivers_words():
+    with refusing_server("28P01", 'password authentication failed for user "deal_brain"', asks_password=True) as port:
+        status, _, err = _show(f"postgresql://deal_brain:s3cr3t@127.0.0.1:{port}/deal_brain", "Intel Core i5-8500")
+    assert status == 1
+    [line] = err.splitlines()
+    assert line.startswith(f'show: wrong password for user "deal_brain" on 127.0.0.1:{port}: correct the password')
+    assert "FATAL" not in line and "s3cr3t" not in line
+
+
+def test_show_on_a_missing_sqlite_file_named_by_database_url_says_to_check_its_path(tmp_path):
+    status, _, err = _show(f"sqlite:///{tmp_path / 'typo.sqlite'}", "Intel Core i5-8500")
+    assert status == 1
+    assert err.startswith(f"show: the SQLite database {tmp_path / 'typo.sqlite'} does not exist, and nothing was created")
+
+
+def test_a_sample_of_one_listing_is_said_in_the_singular(sqlite_url):
+    catalogues.write(sqlite_url, [cpu(1), cpu(2)], listings_for(1, [300]) + listings_for(2, WORKED_HIGH))
+    assert materialize(sqlite_url).success
+    assert "  sample size  1 active listing\n" in _show(sqlite_url, "Test CPU 1")[1]
+    assert f"  sample size  {len(WORKED_HIGH)} active listings\n" in _show(sqlite_url, "Test CPU 2")[1]
+
+
+def test_the_command_line_show_imports_no_dagster(recalculated):
+    program = "import sys; from cpu_pipeline import cli; cli.main(['show', '1']); print('dagster' in sys.modules)"
+    shown = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "DATABASE_URL": recalculated},
+    ).stdout
+    assert shown.startswith("Intel Core i5-8500  (id 1,") and shown.splitlines()[-1] == "False"

@@ -174,6 +174,40 @@ def test_good_values_pass(name, value):
     settings.read({name: value})
 
 
+def test_zero_seconds_is_said_to_be_no_more_than_zero_without_the_hint_about_units():
+    with pytest.raises(settings.SettingsError) as failure:
+        settings.read({"CPU_PIPELINE_MAX_RUNTIME_SECONDS": "0"})
+    assert str(failure.value).startswith("CPU_PIPELINE_MAX_RUNTIME_SECONDS='0': 0 is not above 0; accepted: ")
+    assert "`1h`" not in str(failure.value)
+
+
+def test_an_unsupported_scheme_lists_the_accepted_ones_once():
+    with pytest.raises(settings.SettingsError) as failure:
+        settings.read({"DATABASE_URL": "mysql://deal_brain:s3cr3t@db/deal_brain"})
+    message = str(failure.value)
+    assert "the database URL scheme `mysql` is not supported; accepted: `postgresql+asyncpg://`" in message
+    assert message.count("accepted: ") == 1 and message.count("`postgresql+psycopg://`") == 1
+
+
+def test_the_default_schedule_passes_dagsters_own_check_which_reading_the_settings_skips():
+    from dagster._utils.schedules import is_valid_cron_string
+
+    assert is_valid_cron_string(settings.DEFAULT_SCHEDULE_CRON)
+    assert settings.read({}).schedule_cron == settings.DEFAULT_SCHEDULE_CRON
+
+
+def test_reading_the_default_settings_imports_no_dagster():
+    # `show` reads them, and answers in well under the seconds importing Dagster takes.
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys; from cpu_pipeline import settings; settings.read(); print('dagster' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={key: value for key, value in os.environ.items() if not key.startswith(("CPU_PIPELINE_", "DAGSTER_"))},
+    ).stdout
+    assert loaded.strip() == "False"
+
+
 def test_the_log_level_is_passed_on_as_dagster_spells_it():
     assert settings.read({"DAGSTER_LOG_LEVEL": "Debug"}).dagster_log_level == "debug"
 

@@ -36,6 +36,7 @@ import sqlalchemy as sa
 
 from cpu_pipeline.analytics import listing_figures
 from cpu_pipeline.database import schema
+from cpu_pipeline.database.engine import missing_table
 
 # The columns the pipeline reads; the grants give SELECT on exactly these.
 READ_COLUMNS = {
@@ -182,11 +183,7 @@ class WriteBackBusy(RuntimeError):
 def check_schema(engine: sa.Engine, table: str) -> None:
     inspector = sa.inspect(engine)
     if not inspector.has_table(table):
-        raise SchemaMismatch(
-            f"the application database has no table `{table}`: point DATABASE_URL at Deal Brain's database "
-            "(its migrations create `cpu` and `listing`; the pipeline creates only its own tables), or fill a "
-            "test database with `cpu-pipeline generate`"
-        )
+        raise SchemaMismatch(missing_table(table))
     present = {column["name"] for column in inspector.get_columns(table)}
     missing = [column for column in REQUIRED_COLUMNS[table] if column not in present]
     if missing:
@@ -450,10 +447,7 @@ def _require_pipeline_table(engine: sa.Engine, table: sa.Table) -> None:
     if engine.dialect.name != "postgresql":
         table.create(engine, checkfirst=True)
     elif not sa.inspect(engine).has_table(table.name, schema=table.schema):
-        raise SchemaMismatch(
-            f"the pipeline's table `{table.fullname}` does not exist: the database's owner creates it (and its "
-            f"schema `{table.schema}`) once with `cpu-pipeline setup` (see README, The application database)"
-        )
+        raise SchemaMismatch(missing_table(table.fullname))
 
 
 def _replace(engine: sa.Engine, table: sa.Table, rows: pd.DataFrame, delete: sa.Delete) -> int:

@@ -31,6 +31,7 @@ DRIVERS = {
     "sqlite": "sqlite",
 }
 DRIVER_NAMES = {PSYCOPG2: "psycopg2", "sqlite": "sqlite3"}
+ACCEPTED_SCHEMES = ", ".join(f"`{scheme}://`" for scheme in DRIVERS)
 # asyncpg's `ssl=` takes the same modes as libpq's `sslmode=`.
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
@@ -67,6 +68,8 @@ SHOWN_PARAMETERS = frozenset(
 )
 URL_SHAPE = "scheme://user:password@host:port/database?parameter=value"
 PERCENT_ENCODE = "percent-encode special characters in the password, e.g. with urllib.parse.quote(password, safe='')"
+# SQLAlchemy's reading of an SQLite URL: what follows `sqlite:///` is the path, so an absolute one adds its own `/`.
+SQLITE_PATHS = "sqlite:///relative/path from the working folder, sqlite:////absolute/path with four slashes"
 NOT_SHOWN = "<database URL not shown: it does not parse>"
 # A fragment of a secret at least this long is scrubbed wherever it appears; a single character says nothing.
 FRAGMENT_LENGTH = 2
@@ -95,19 +98,18 @@ def _split(url: str) -> urllib.parse.SplitResult:
     """The URL's parts, when it parses one way only; raises UnsupportedDatabaseURL saying why not,
     without repeating any of it."""
 
-    def refuse(reason: str) -> UnsupportedDatabaseURL:
+    def refuse(reason: str, advice: str = PERCENT_ENCODE) -> UnsupportedDatabaseURL:
         return UnsupportedDatabaseURL(
-            f"the database URL does not parse as {URL_SHAPE} ({reason}); it is not shown, as it may hold a password: "
-            + PERCENT_ENCODE
+            f"the database URL does not parse as {URL_SHAPE} ({reason}); it is not shown, as it may hold a password: " + advice
         )
 
     scheme = _scheme(url)
     if scheme is None:
-        raise refuse("no scheme:// at its start")
+        raise refuse("no scheme:// at its start", f"start it with one of {ACCEPTED_SCHEMES}")
     parts = urllib.parse.urlsplit(url)
     if scheme == "sqlite":
         if parts.netloc:
-            raise refuse("an SQLite URL names a file, sqlite:///path, and takes no user, password or host")
+            raise refuse(f"an SQLite URL names a file and takes no user, password or host: {SQLITE_PATHS}")
         return parts
     if "#" in url:
         raise refuse("it holds a `#`")
@@ -201,8 +203,7 @@ def connection_url(url: str) -> sa.URL:
         raise UnsupportedDatabaseURL(f"the database URL does not parse as {URL_SHAPE}; {PERCENT_ENCODE}") from None
     if given.drivername not in DRIVERS:
         raise UnsupportedDatabaseURL(
-            f"the database URL scheme `{given.drivername}` is not supported; accepted: "
-            + ", ".join(f"`{scheme}://`" for scheme in DRIVERS)
+            f"the database URL scheme `{given.drivername}` is not supported; accepted: {ACCEPTED_SCHEMES}"
         )
     driver = DRIVERS[given.drivername]
     if driver != PSYCOPG2:
@@ -270,7 +271,7 @@ def _existing_file_only(path: Path):
         if not path.is_file():
             raise MissingDatabase(
                 f"the SQLite database {path} does not exist, and nothing was created: check the path in the "
-                "database URL (DATABASE_URL), or leave DATABASE_URL unset for the embedded demo database"
+                f"database URL (DATABASE_URL; {SQLITE_PATHS}), or leave DATABASE_URL unset for the embedded demo database"
             )
         cargs[0] = f"file:{urllib.parse.quote(str(path.absolute()))}?mode=rw"
         cparams["uri"] = True
@@ -509,3 +510,61 @@ def describe(error: BaseException, url: str) -> str:
     """The first line of a driver error, naming the database by its masked URL, scrubbed of its secrets."""
     reason = (str(getattr(error, "orig", None) or error).strip().splitlines() or [""])[0]
     return f"{masked(url)}: {scrub(reason, url)}"
+
+
+# Deal Brain's tables, which its migrations create, and what to do when one is missing.
+DEAL_BRAIN_TABLES = ("cpu", "listing")
+
+
+def missing_table(table: str) -> str:
+    """What to do about a missing table: Deal Brain's (`cpu`, `listing`) come from its migrations or the demo
+    catalogue, the pipeline's own from `cpu-pipeline setup`."""
+    if table.rpartition(".")[2] in DEAL_BRAIN_TABLES:
+        return (
+            f"the application database has no table `{table}`: point DATABASE_URL at Deal Brain's database "
+            "(its migrations create `cpu` and `listing`; the pipeline creates only its own tables), or fill a "
+            "test database with `cpu-pipeline generate`"
+        )
+    return (
+        f"the pipeline's table `{table}` does not exist: the database's owner creates it (and its schema) once with "
+        "`cpu-pipeline setup` (see README, The application database)"
+    )
+
+
+# A statement naming a table or column the database lacks: PostgreSQL's words, then SQLite's.
+_MISSING_TABLE = re.compile(r'relation "(?P<table>[^"]+)" does not exist|no such table: (?P<sqlite_table>\S+)')
+_MISSING_COLUMN = re.compile(r"column (?P<column>\S+) does not exist|no such column: (?P<sqlite_column>\S+)")
+
+
+def explain(error: BaseException, url: str) -> str:
+    """Any error met on the database at `url`, said in one line, the cause first, then what to do, naming
+    the database by its masked URL and scrubbed of its secrets: the one translation every command prints.
+
+    A driver error (SQLAlchemy's DBAPIError) is said by `database_error` when the server cannot be
+    reached or refuses, by `missing_table` when a statement names a table the database lacks (a database
+    not migrated, or not Deal Brain's), else by its first line (`describe`); any other error (the
+    pipeline's own: UnsupportedDatabaseURL, MissingDatabase, SchemaMismatch, DatabaseRefused ...) by the
+    first line of its message, which says it already. A library's error raised from a driver error (as
+    dagster-postgres's "too many retries for DB connection") is said by the driver error, its cause.
+    """
+    driver_error = error
+    while driver_error is not None and not isinstance(driver_error, sa.exc.DBAPIError):
+        driver_error = driver_error.__cause__
+    if driver_error is None:
+        return scrub((str(error).strip().splitlines() or [type(error).__name__])[0], url)
+    error = driver_error
+    known = database_error(error, url)
+    if known is not None:
+        return str(known)
+    reason = (str(error.orig).strip().splitlines() or [""])[0]
+    table = _MISSING_TABLE.search(reason)
+    if table:
+        return scrub(f"{missing_table(table['table'] or table['sqlite_table'])} ({masked(url)})", url)
+    column = _MISSING_COLUMN.search(reason)
+    if column:
+        return scrub(
+            f"the database has no column {column['column'] or column['sqlite_column']}: it is not at Deal Brain's "
+            f"current schema; run its migrations (alembic upgrade head) ({masked(url)})",
+            url,
+        )
+    return describe(error, url)

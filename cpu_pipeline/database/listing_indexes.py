@@ -44,3 +44,15 @@ def create(connection: sa.Connection, index: ListingIndex) -> bool:
         return False
     connection.execute(sa.text(f"CREATE INDEX {index.name} ON listing {index.definition}"))
     return True
+
+
+def why_skipped(engine: sa.Engine) -> str | None:
+    """Why `cpu-pipeline setup` made none of the indexes on this PostgreSQL database, and how to get them:
+    it has no `listing` table yet (Deal Brain's migrations, or the demo catalogue, create it). None when
+    `listing` exists, or on SQLite (no indexes to make)."""
+    if engine.dialect.name != "postgresql" or sa.inspect(engine).has_table("listing"):
+        return None
+    return (
+        f"skipped the indexes on listing ({', '.join(index.name for index in ALL)}): the database has no `listing` "
+        "table yet; rerun `cpu-pipeline setup` after Deal Brain's migrations (or `cpu-pipeline generate`) to create them"
+    )

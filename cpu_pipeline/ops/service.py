@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from dagster._daemon.controller import DEFAULT_HEARTBEAT_INTERVAL_SECONDS
 
 from cpu_pipeline import settings
-from cpu_pipeline.database.engine import masked, scrub
+from cpu_pipeline.database.engine import explain
 from cpu_pipeline.ops import in_flight_runs, storage_schema
 
 # The production instance's folder (its DAGSTER_HOME), relative to the repository root.
@@ -68,8 +68,7 @@ def check_dagster_pg_url(url: str) -> None:
             pass
         engine.dispose()
     except Exception as error:  # any driver or URL error means the same thing to the operator
-        reason = scrub(str(error).splitlines()[0], url)
-        raise StackError(f"Cannot reach Dagster's PostgreSQL at {masked(url)}: {reason}") from None
+        raise StackError(f"Cannot reach Dagster's PostgreSQL (DAGSTER_PG_URL): {explain(error, url)}") from None
 
 
 def check_no_other_daemon(instance: dg.DagsterInstance, interval: float = DEFAULT_HEARTBEAT_INTERVAL_SECONDS) -> None:

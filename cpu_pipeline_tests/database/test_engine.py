@@ -19,6 +19,7 @@ from cpu_pipeline.database.engine import (
     database_error,
     describe,
     driver_in_use,
+    explain,
     make_engine,
     masked,
 )
@@ -130,15 +131,28 @@ def test_no_fragment_of_a_secret_is_shown_whatever_the_urls_shape(url, fragments
     assert _shown(describe(RuntimeError(quoted), url), fragments) == []
 
 
-@pytest.mark.parametrize(
-    "url", ["postgresql://app:Zq@9%x/y:Secret@db:5432/dealbrain", "postgresql://app:pa#ss@db/x", "host=db password=x"]
-)
+@pytest.mark.parametrize("url", ["postgresql://app:Zq@9%x/y:Secret@db:5432/dealbrain", "postgresql://app:pa#ss@db/x"])
 def test_a_url_that_does_not_parse_one_way_is_refused_and_never_echoed_with_how_to_fix_it(url):
     assert masked(url) == "<database URL not shown: it does not parse>"
     with pytest.raises(UnsupportedDatabaseURL) as refusal:
         make_engine(url)
     assert "percent-encode special characters in the password" in str(refusal.value)
     assert "urllib.parse.quote(password, safe='')" in str(refusal.value)
+
+
+@pytest.mark.parametrize("url", ["host=db password=x", "db.internal:5432/deal_brain"])
+def test_a_url_without_a_scheme_is_told_to_start_with_one_and_not_to_encode_its_password(url):
+    with pytest.raises(UnsupportedDatabaseURL) as refusal:
+        make_engine(url)
+    message = str(refusal.value)
+    assert "(no scheme:// at its start)" in message and "start it with one of `postgresql+asyncpg://`" in message
+    assert "percent-encode" not in message and "password=x" not in message
+
+
+def test_an_sqlite_url_with_a_host_explains_three_and_four_slashes():
+    with pytest.raises(UnsupportedDatabaseURL) as refusal:
+        make_engine("sqlite://srv/data/app.sqlite")  # two slashes: `srv` is read as a host
+    assert "sqlite:///relative/path from the working folder, sqlite:////absolute/path with four slashes" in str(refusal.value)
 
 
 def test_a_percent_encoded_password_reaches_the_driver_as_typed():
@@ -161,9 +175,11 @@ def test_masked_keeps_what_identifies_the_database():
 @pytest.mark.parametrize("path", ["app.sqlite", "dat/x.db", "deeper/still/x.db"])
 def test_a_missing_sqlite_file_fails_clearly_and_nothing_is_created(tmp_path, path):
     engine = make_engine(f"sqlite:///{tmp_path / path}")
-    with pytest.raises(MissingDatabase, match=f"the SQLite database {tmp_path / path} does not exist, and nothing was created"):
+    expected = f"the SQLite database {tmp_path / path} does not exist, and nothing was created"
+    with pytest.raises(MissingDatabase, match=expected) as missing:
         engine.connect()
     engine.dispose()
+    assert "sqlite:////absolute/path with four slashes" in str(missing.value)  # the mistake most often made
     assert list(tmp_path.iterdir()) == []
 
 
@@ -407,3 +423,43 @@ def test_errors_of_the_data_or_of_sqlite_are_left_as_they_are(postgres_url, sqli
         finally:
             engine.dispose()
         assert database_error(raised.value, url) is None
+
+
+# --- one translation of every database error, for every command ------------------------------------------
+
+
+def _failed_statement(url: str, statement: str) -> sa.exc.DBAPIError:
+    engine = make_engine(url)
+    try:
+        with pytest.raises(sa.exc.DBAPIError) as raised, engine.connect() as connection:
+            connection.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+    return raised.value
+
+
+def test_explain_says_a_missing_table_with_what_to_do_on_postgres_and_sqlite(postgres_url, sqlite_url):
+    sqlite3.connect(sa.make_url(sqlite_url).database).close()
+    for url in (postgres_url, sqlite_url):
+        said = explain(_failed_statement(url, "SELECT * FROM cpu"), url)
+        assert said.startswith("the application database has no table `cpu`: point DATABASE_URL at Deal Brain's database")
+        assert "cpu-pipeline generate" in said and "relation" not in said and "no such table" not in said
+    said = explain(_failed_statement(postgres_url, "SELECT * FROM cpu_pipeline.cpu_price_trends"), postgres_url)
+    assert said.startswith("the pipeline's table `cpu_pipeline.cpu_price_trends` does not exist") and "cpu-pipeline setup" in said
+
+
+def test_explain_says_a_connection_failure_as_database_error_does_and_never_the_password():
+    with refusing_server("28P01", 'password authentication failed for user "deal_brain"', asks_password=True) as port:
+        url = f"postgresql://deal_brain:s3cr3t@127.0.0.1:{port}/deal_brain"
+        said = explain(_failed_statement(url, "SELECT 1"), url)
+    assert said.startswith(f'wrong password for user "deal_brain" on 127.0.0.1:{port}: correct the password')
+    assert "FATAL" not in said and "s3cr3t" not in said
+
+
+def test_explain_says_the_pipelines_own_errors_by_their_message_and_others_by_their_first_line(postgres_url):
+    missing = "the SQLite database /x does not exist"
+    assert explain(MissingDatabase(missing), "sqlite:////x") == missing
+    url = "postgresql://u:s3cr3t@h/db"
+    assert explain(RuntimeError("s3cr3t went wrong\nsecond line"), url) == "*** went wrong"
+    said = explain(_failed_statement(postgres_url, "SELECT 1/0"), postgres_url)
+    assert said == f"{masked(postgres_url)}: division by zero"  # an error of the statement: as the server says it

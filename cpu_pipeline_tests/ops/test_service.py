@@ -23,6 +23,7 @@ from dagster._daemon.types import DaemonHeartbeat
 from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
 from cpu_pipeline.ops import launch, service
 from cpu_pipeline.ops.run_launcher import _alive
+from cpu_pipeline_tests.conftest import TEST_DATABASE_URL
 from cpu_pipeline_tests.postgres import (
     scalar,
     wait_for_lock_wait,
@@ -303,6 +304,16 @@ def test_serve_fails_at_once_when_the_server_cannot_be_reached(monkeypatch):
     with pytest.raises(service.StackError, match="Cannot reach") as failure:
         service.serve(ROOT, port=1)
     assert "s3cret" not in str(failure.value)
+
+
+def test_serve_says_a_missing_dagster_database_as_every_command_says_a_database_error():
+    url = sa.make_url(TEST_DATABASE_URL).set(database="no_dagster_database_e20").render_as_string(hide_password=False)
+    with pytest.raises(service.StackError) as failure:
+        service.check_dagster_pg_url(url)
+    assert str(failure.value).startswith(
+        'Cannot reach Dagster\'s PostgreSQL (DAGSTER_PG_URL): database "no_dagster_database_e20" does not exist on '
+    )
+    assert "or create the database" in str(failure.value) and "FATAL" not in str(failure.value)
 
 
 def test_no_password_reaches_logs_run_records_errors_or_the_api(served):
