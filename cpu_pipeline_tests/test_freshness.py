@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from cpu_pipeline.defs.recalculation.sensors import LISTING_CHANGE_TAG
+from cpu_pipeline.ops import service
 from cpu_pipeline_tests.conftest import alert_receiver
 from cpu_pipeline_tests.served import served_stack
 
@@ -190,7 +191,7 @@ def test_health_is_ok_with_the_daemon_running_and_fails_once_it_stops(fresh_stac
     report = json.loads(_health(fresh_stack, "--json").stdout)
     assert report["healthy"] and report["daemon"]["alive"] and report["recalculation"]["fresh"]
 
-    daemon = fresh_stack.stack.processes[1]
+    daemon = fresh_stack.stack.processes[service.DAEMON]
     os.killpg(daemon.pid, signal.SIGKILL)
     daemon.wait()
     deadline = time.monotonic() + 180
