@@ -5,6 +5,7 @@ cpu-pipeline setup                   # once, as the database's owner: the pipeli
 cpu-pipeline grants --role cpu_pipeline   # the GRANT statements the pipeline's role needs
 cpu-pipeline generate --cpus 5000 --listings 1000000 --replace
 cpu-pipeline serve                   # webserver + daemon on the production instance (instances/production)
+cpu-pipeline drain                   # before stopping a code server: runs in progress finish or are canceled
 cpu-pipeline health [--json]         # for a monitor: exit 0 when the daemon beats and the cpu table is fresh
 cpu-pipeline show "AMD Ryzen 5 5600" # one CPU: its targets, value, sample, confidence, errors and trend
 """
@@ -134,17 +135,23 @@ def grant(args: argparse.Namespace, configured: settings.Settings) -> int:
     return 0
 
 
-def health(args: argparse.Namespace, configured: settings.Settings) -> int:
-    import dagster as dg
-
+def _instance_home(configured: settings.Settings) -> Path:
+    """DAGSTER_HOME, else the production instance (which needs DAGSTER_PG_URL)."""
     from cpu_pipeline.ops import service
-    from cpu_pipeline.ops.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS, check_health
 
-    home = configured.dagster_home or Path.cwd() / service.PRODUCTION_INSTANCE
     if not configured.dagster_home and not configured.dagster_pg_url:
         raise _CommandFailed(
             "DAGSTER_PG_URL is not set: the production instance keeps the daemon's heartbeats and the runs there"
         )
+    return configured.dagster_home or Path.cwd() / service.PRODUCTION_INSTANCE
+
+
+def health(args: argparse.Namespace, configured: settings.Settings) -> int:
+    import dagster as dg
+
+    from cpu_pipeline.ops.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS, check_health
+
+    home = _instance_home(configured)
     try:
         with dg.DagsterInstance.from_config(str(home)) as instance:
             tolerance = getattr(args, "heartbeat_tolerance", DEFAULT_HEARTBEAT_TOLERANCE_SECONDS)
@@ -154,6 +161,17 @@ def health(args: argparse.Namespace, configured: settings.Settings) -> int:
         raise _CommandFailed(f"cannot read the Dagster instance in {home}: {type(error).__name__}: {reason}") from None
     print(json.dumps(found.as_json()) if args.json else found.line())
     return 0 if found.healthy else 1
+
+
+def drain(_: argparse.Namespace, configured: settings.Settings) -> int:
+    import dagster as dg
+
+    from cpu_pipeline.ops import in_flight_runs
+
+    with dg.DagsterInstance.from_config(str(_instance_home(configured))) as instance:
+        endings = in_flight_runs.drain(instance, configured.stop_grace_seconds)
+    print(f"drained: {'; '.join(str(ending) for ending in endings) or 'no run was in progress'}.", flush=True)
+    return 0
 
 
 class _CommandFailed(Exception):
@@ -278,6 +296,13 @@ def _parser() -> argparse.ArgumentParser:
         "--host",
         default=argparse.SUPPRESS,
         help="the address the webserver binds to (default: $DAGSTER_HOST, else 127.0.0.1, this host only)",
+    )
+    command(
+        "drain",
+        "let the runs in progress finish for the grace period, then cancel those left through Dagster's "
+        "termination (a systemd unit's ExecStop, once the daemon has stopped launching)",
+        drain,
+        "CPU_PIPELINE_STOP_GRACE_SECONDS (default: 60), DAGSTER_HOME (default: instances/production, which reads DAGSTER_PG_URL)",
     )
     checking = command(
         "health",

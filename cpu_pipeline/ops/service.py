@@ -28,14 +28,11 @@ from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
-from dagster._core.errors import DagsterUserCodeUnreachableError
 from dagster._daemon.controller import DEFAULT_HEARTBEAT_INTERVAL_SECONDS
-from dagster._grpc.client import DagsterGrpcClient
 
 from cpu_pipeline import settings
 from cpu_pipeline.database.engine import masked, scrub
-from cpu_pipeline.defs.alerts.resources import AlertWebhook, alert_message
-from cpu_pipeline.ops import in_flight_runs, launch
+from cpu_pipeline.ops import in_flight_runs
 
 # The production instance's folder (its DAGSTER_HOME), relative to the repository root.
 PRODUCTION_INSTANCE = Path("instances/production")
@@ -123,6 +120,9 @@ def _child_setup(parent: int):
     return setup
 
 
+# The code location's name: launch.LOCATION, which Deal Brain's launch names (not imported: it would
+# load Dagster's GraphQL client into serve's process, 10 MB; a test keeps the two the same).
+LOCATION = "cpu_pipeline.definitions"
 # The processes of the stack, in the order they start: the webserver and the daemon load the code
 # location from the code server (instances/production/workspace.yaml's `grpc_server`).
 CODE_SERVER, WEBSERVER, DAEMON = "code server", "webserver", "daemon"
@@ -218,20 +218,40 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 def wait_for_code_server(stack: Stack, host: str, port: int, timeout: float = 300) -> None:
-    """Poll until the code server answers on `host`:`port` (it answers once the code location has
-    loaded). Raises StackError when it exits first or does not answer within `timeout` seconds."""
-    client = DagsterGrpcClient(port=port, host=host)
+    """Poll until the code server listens on `host`:`port`: it does once its code location has loaded
+    (and the address was free before it started: `_check_port_free`). Raises StackError when it exits
+    first or does not listen within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         process = stack.processes[CODE_SERVER]
         if process.poll() is not None:
             raise StackError(f"the code server {_how_it_ended(process.returncode)} before serving: its output says why.")
         try:
-            client.ping("")
+            socket.create_connection((host, port), timeout=5).close()
             return
-        except DagsterUserCodeUnreachableError:
+        except OSError:
             time.sleep(0.5)
-    raise StackError(f"the code server did not answer on {host}:{port} within {timeout:.0f} s.")
+    raise StackError(f"the code server did not listen on {host}:{port} within {timeout:.0f} s.")
+
+
+def stack_commands(
+    bin_dir: Path, root: Path, host: str, port: int | str, code_server_host: str, code_server_port: int | str, log_level: str
+) -> dict[str, list[str]]:
+    """The command line of each process of the stack, by name: the programs in `bin_dir`, the code
+    location in `root`, the webserver on `host`:`port`, the code server on `code_server_host`:`code_server_port`.
+    (deploy/systemd's units run the same, with the installed paths and their variables; a test compares.)"""
+    workspace = str(root / PRODUCTION_INSTANCE / "workspace.yaml")
+    return {
+        CODE_SERVER: [
+            *(str(bin_dir / "dagster"), "api", "grpc", "-m", "cpu_pipeline.definitions", "--location-name", LOCATION),
+            *("-d", str(root), "-h", code_server_host, "-p", str(code_server_port), "--log-level", log_level),
+        ],
+        WEBSERVER: [
+            *(str(bin_dir / "dagster-webserver"), "-h", host, "-p", str(port), "-w", workspace),
+            *("--dagster-log-level", log_level),
+        ],
+        DAEMON: [str(bin_dir / "dagster-daemon"), "run", "-w", workspace, "--log-level", log_level],
+    }
 
 
 def start(
@@ -250,8 +270,6 @@ def start(
     location from it (instances/production/workspace.yaml in `root`), on the instance in `dagster_home`,
     logging at `log_level` (one of settings.LOG_LEVELS); all die with this process's main thread.
     Raises StackError, leaving nothing running, when the code server does not come up."""
-    bin_dir = Path(sys.executable).parent
-    workspace = str(root / PRODUCTION_INSTANCE / "workspace.yaml")
     child_env = {
         **os.environ,
         **(env or {}),
@@ -260,17 +278,7 @@ def start(
         "CPU_PIPELINE_CODE_SERVER_HOST": code_server_host,
         "CPU_PIPELINE_CODE_SERVER_PORT": str(code_server_port),
     }
-    commands = {
-        CODE_SERVER: [
-            *(str(bin_dir / "dagster"), "api", "grpc", "-m", "cpu_pipeline.definitions", "--location-name", launch.LOCATION),
-            *("-d", str(root), "-h", code_server_host, "-p", str(code_server_port), "--log-level", log_level),
-        ],
-        WEBSERVER: [
-            *(str(bin_dir / "dagster-webserver"), "-h", host, "-p", str(port), "-w", workspace),
-            *("--dagster-log-level", log_level),
-        ],
-        DAEMON: [str(bin_dir / "dagster-daemon"), "run", "-w", workspace, "--log-level", log_level],
-    }
+    commands = stack_commands(Path(sys.executable).parent, root, host, port, code_server_host, code_server_port, log_level)
     _check_port_free(code_server_host, code_server_port)
     stack = Stack(port, host, root, child_env, log_dir, commands)
     try:
@@ -371,6 +379,9 @@ class Supervisor:
 
 def _give_up(reason: str, configured: settings.Settings) -> None:
     """Print the line saying why serve stops the stack, and alert through the webhook."""
+    # Imported here, when needed: serve's own process stays small the rest of the time.
+    from cpu_pipeline.defs.alerts.resources import AlertWebhook, alert_message
+
     summary = f"serve gave up: {reason}; it stops the stack and exits 1"
     print(f"{summary}.", flush=True)
     webhook = AlertWebhook(url=configured.alert_webhook_url, ui_base_url=configured.ui_base_url)

@@ -621,6 +621,29 @@ def test_serve_restarts_a_killed_code_server_and_gives_up_on_a_webserver_that_ke
     assert alert["what_happened"] == f"serve gave up: {gave_up}; it stops the stack and exits 1"
 
 
+def test_cpu_pipeline_drain_lets_the_run_in_progress_finish(served):
+    """The systemd code server's ExecStop (deploy/systemd): `cpu-pipeline drain` waits for the run in progress."""
+    env = {**os.environ, "DAGSTER_HOME": str(served.home), "DAGSTER_PG_URL": served.dagster_url}
+    engine = sa.create_engine(served.app_url)
+    with engine.connect() as blocker:
+        blocker.begin()
+        run_id = _launch_held_at_the_write_back(served.stack.port, served.app_url, blocker)
+        draining = subprocess.Popen(
+            [str(Path(sys.executable).parent / "cpu-pipeline"), "drain"],
+            env={**env, "CPU_PIPELINE_STOP_GRACE_SECONDS": "300"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        output = _Output(draining)
+        output.wait_for("Waiting up to 300 s for 1 run(s) in progress", timeout=120)
+        blocker.rollback()
+    engine.dispose()
+    assert draining.wait(300) == 0
+    assert output.all()[-1] == f"drained: run {run_id[:8]} SUCCESS.\n"
+    assert _run_record(served.dagster_url, run_id) == ("SUCCESS", 0)
+
+
 def test_a_hard_stop_of_serve_takes_the_webserver_the_daemon_and_their_code_servers_down(tmp_path):
     from cpu_pipeline_tests.conftest import free_port, fresh_postgres_database
 
