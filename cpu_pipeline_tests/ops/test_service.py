@@ -286,10 +286,11 @@ def test_a_webhook_that_is_down_changes_nothing_about_the_run(served, alert_inbo
     failing, succeeding = served.launch(unreachable), served.launch()
     assert served.wait_for_run(failing) == "FAILURE"
     assert served.wait_for_run(succeeding) == "SUCCESS"
+    # The sensors run in the code server: their log lines are in its output.
     deadline = time.monotonic() + 90
-    while "webhook at 127.0.0.1" not in served.log("daemon") and time.monotonic() < deadline:
+    while "webhook at 127.0.0.1" not in served.log("code-server") and time.monotonic() < deadline:
         time.sleep(2)
-    assert "webhook at 127.0.0.1" in served.log("daemon")
+    assert "webhook at 127.0.0.1" in served.log("code-server")
 
 
 def test_serve_fails_at_once_without_dagster_pg_url(monkeypatch):
@@ -312,7 +313,7 @@ def test_no_password_reaches_logs_run_records_errors_or_the_api(served):
     for table, column in (("event_logs", "event"), ("runs", "run_body")):
         assert scalar(served.dagster_url, f"SELECT count(*) FROM {table} WHERE {column} LIKE :p", p=pattern) == 0
     assert scalar(served.dagster_url, "SELECT count(*) FROM event_logs") > 100
-    assert served.secret not in served.log("webserver") + served.log("daemon")
+    assert served.secret not in served.log("webserver") + served.log("daemon") + served.log("code-server")
     resource = served.graphql(
         """query($selector: ResourceSelector!) { topLevelResourceDetailsOrError(resourceSelector: $selector) {
              ... on ResourceDetails { configuredValues { key value type } } } }""",
@@ -564,13 +565,15 @@ def _kill_and_wait_for_restart(marker: str, command: str, name: str, output: "_O
 
 
 def _launch_once_the_code_server_answers(port: int, timeout: float = 180) -> str:
-    """Launch the job, polling while the webserver cannot reach the code server (it is still loading)."""
+    """Launch the job, polling while the webserver has not got the code location back from the new code
+    server: it cannot reach it yet (still loading), or holds the location in error until it reloads."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             return launch.launch_recalculation("127.0.0.1", port)
         except DagsterGraphQLClientError as error:
-            if "DagsterUserCodeUnreachableError" not in str(error) or time.monotonic() > deadline:
+            not_back = error.args[0] == "PipelineNotFoundError" or "DagsterUserCodeUnreachableError" in str(error)
+            if not not_back or time.monotonic() > deadline:
                 raise
             time.sleep(1)
 
@@ -600,8 +603,8 @@ def test_serve_restarts_a_killed_daemon_and_webserver_and_the_run_in_progress_go
     assert lines[-1].startswith("stack stopped on request: no run was in progress"), lines[-20:]
 
 
-def test_serve_restarts_a_killed_code_server_and_gives_up_on_a_webserver_that_keeps_dying(tmp_path, alert_inbox):
-    settings = {"ALERT_WEBHOOK_URL": alert_inbox.url}
+def test_serve_restarts_a_killed_code_server_and_gives_up_on_a_webserver_that_keeps_dying(tmp_path, webhook):
+    settings = {"ALERT_WEBHOOK_URL": webhook.url}
     with _serve_on_postgres(tmp_path, settings) as (serving, output, port, dagster_url, app_url, marker):
         _kill_and_wait_for_restart(marker, CODE_SERVER_COMMAND, "code server", output)
         # The webserver and the daemon find the new code server once it has loaded: a run launched then succeeds.
@@ -616,8 +619,9 @@ def test_serve_restarts_a_killed_code_server_and_gives_up_on_a_webserver_that_ke
     assert [line for line in lines if line.startswith("serve gave up")] == [
         f"serve gave up: {gave_up}; it stops the stack and exits 1.\n"
     ]
-    assert lines[-1] == f"stack stopped as {gave_up}: no run was in progress.\n", lines[-20:]
-    [alert] = [alert for alert in alert_inbox.received if alert.get("event") == "stack_gave_up"]
+    # The drain as on Ctrl-C: a run in progress then (the snapshot after the recalculation) may finish.
+    assert lines[-1].startswith(f"stack stopped as {gave_up}: "), lines[-20:]
+    [alert] = [alert for alert in webhook.received if alert.get("event") == "stack_gave_up"]
     assert alert["what_happened"] == f"serve gave up: {gave_up}; it stops the stack and exits 1"
 
 
