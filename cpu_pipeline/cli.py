@@ -5,6 +5,7 @@ cpu-pipeline setup                   # once, as the database's owner: the pipeli
 cpu-pipeline grants --role cpu_pipeline   # the GRANT statements the pipeline's role needs
 cpu-pipeline generate --cpus 5000 --listings 1000000 --replace
 cpu-pipeline serve                   # webserver + daemon on the production instance (instances/production)
+cpu-pipeline drain                   # before stopping a code server: runs in progress finish or are canceled
 cpu-pipeline health [--json]         # for a monitor: exit 0 when the daemon beats and the cpu table is fresh
 cpu-pipeline migrate                 # after moving Dagster's pin, the stack stopped: back up, then migrate its storage
 cpu-pipeline show "AMD Ryzen 5 5600" # one CPU: its targets, value, sample, confidence, errors and trend
@@ -205,6 +206,15 @@ def preflight(_: argparse.Namespace, configured: settings.Settings) -> int:
     return 0
 
 
+def drain(_: argparse.Namespace, configured: settings.Settings) -> int:
+    from cpu_pipeline.ops import in_flight_runs
+
+    with _instance(_instance_home(configured)) as instance:
+        endings = in_flight_runs.drain(instance, configured.stop_grace_seconds)
+    print(f"drained: {'; '.join(str(ending) for ending in endings) or 'no run was in progress'}.", flush=True)
+    return 0
+
+
 class _CommandFailed(Exception):
     """A command's expected failure: printed as one line, exit status 1 (2 for a usage error)."""
 
@@ -328,6 +338,13 @@ def _parser() -> argparse.ArgumentParser:
         "--host",
         default=argparse.SUPPRESS,
         help="the address the webserver binds to (default: $DAGSTER_HOST, else 127.0.0.1, this host only)",
+    )
+    command(
+        "drain",
+        "let the runs in progress finish for the grace period, then cancel those left through Dagster's "
+        "termination (a systemd unit's ExecStop, once the daemon has stopped launching)",
+        drain,
+        "CPU_PIPELINE_STOP_GRACE_SECONDS (default: 60), DAGSTER_HOME (default: instances/production, which reads DAGSTER_PG_URL)",
     )
     checking = command(
         "health",

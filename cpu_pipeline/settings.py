@@ -284,6 +284,21 @@ VARIABLES = (
     ),
     Variable("DAGSTER_PORT", "the webserver's port (`make serve`, `make dev`)", "1 to 65535", "3000", parse=_port),
     Variable(
+        "CPU_PIPELINE_CODE_SERVER_HOST",
+        "where the served stack's code server listens and its webserver and daemon find it "
+        "(`make serve`, `instances/production/workspace.yaml`)",
+        "an IP address or host name",
+        "127.0.0.1",
+        parse=_host,
+    ),
+    Variable(
+        "CPU_PIPELINE_CODE_SERVER_PORT",
+        "the served stack's code server port (`make serve`, `instances/production/workspace.yaml`)",
+        "1 to 65535",
+        "4000",
+        parse=_port,
+    ),
+    Variable(
         "DAGSTER_LOG_LEVEL",
         "what Dagster's webserver and daemon log (`make serve`, `make dev`); `info` adds two lines for every sensor tick",
         ", ".join(f"`{level}`" for level in LOG_LEVELS),
@@ -329,6 +344,8 @@ class Settings:
     dagster_pg_url: str | None  # DAGSTER_PG_URL
     dagster_host: str  # DAGSTER_HOST
     dagster_port: int  # DAGSTER_PORT
+    code_server_host: str  # CPU_PIPELINE_CODE_SERVER_HOST
+    code_server_port: int  # CPU_PIPELINE_CODE_SERVER_PORT
     dagster_log_level: str  # DAGSTER_LOG_LEVEL, in lower case
     stop_grace_seconds: int  # CPU_PIPELINE_STOP_GRACE_SECONDS
     dagster_home: Path | None  # DAGSTER_HOME
@@ -388,6 +405,8 @@ def read(environ: Mapping[str, str] | None = None) -> Settings:
         dagster_pg_url=values["DAGSTER_PG_URL"],
         dagster_host=values["DAGSTER_HOST"],
         dagster_port=values["DAGSTER_PORT"],
+        code_server_host=values["CPU_PIPELINE_CODE_SERVER_HOST"],
+        code_server_port=values["CPU_PIPELINE_CODE_SERVER_PORT"],
         dagster_log_level=values["DAGSTER_LOG_LEVEL"],
         stop_grace_seconds=values["CPU_PIPELINE_STOP_GRACE_SECONDS"],
         dagster_home=Path(values["DAGSTER_HOME"]) if values["DAGSTER_HOME"] else None,

@@ -1,4 +1,4 @@
-"""The served stack for the tests: webserver and daemon as real processes on a free port, Dagster's
+"""The served stack for the tests: code server, webserver and daemon as real processes on a free port, Dagster's
 storage in a fresh PostgreSQL database, the app data in another; stopped even when a test fails."""
 
 import contextlib
@@ -145,7 +145,7 @@ def served_stack(tmp_path_factory, inbox, settings: dict[str, str] | None = None
             "CPU_PIPELINE_SENSOR_INTERVAL_SECONDS": "5",
             **(settings or {}),
         }
-        stack = service.start(ROOT, home, port, env, log_dir=home)
+        stack = service.start(ROOT, home, port, env, log_dir=home, code_server_port=free_port())
         try:
             served = Served(stack, home, dagster_url, app_url, secret)
             wait_until_serving(served)
@@ -163,8 +163,9 @@ def wait_until_serving(served: Served, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     query = "{ repositoriesOrError { ... on RepositoryConnection { nodes { name } } } }"
     while time.monotonic() < deadline:
-        if any(process.poll() is not None for process in served.stack.processes):
-            raise RuntimeError(f"the stack died: {served.log('webserver')[-2000:]}{served.log('daemon')[-2000:]}")
+        if any(process.poll() is not None for process in served.stack.processes.values()):
+            logs = "".join(served.log(name)[-2000:] for name in ("webserver", "daemon", "code-server"))
+            raise RuntimeError(f"the stack died: {logs}")
         try:
             if served.graphql(query)["repositoriesOrError"]["nodes"]:
                 return

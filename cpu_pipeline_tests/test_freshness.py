@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from cpu_pipeline.defs.recalculation.sensors import LISTING_CHANGE_TAG
+from cpu_pipeline.ops import service
 from cpu_pipeline_tests.conftest import alert_receiver
 from cpu_pipeline_tests.served import served_stack
 
@@ -247,7 +248,7 @@ def test_health_is_ok_with_the_daemon_running_and_fails_once_it_stops(fresh_stac
     assert {"alert_on_failing_ticks", "alert_on_overdue_recalculation", "recalculate_on_listing_change"} <= set(ticks)
     assert set(ticks.values()) <= {"SUCCESS", "SKIPPED", None}, report["ticks"]
 
-    daemon = fresh_stack.stack.processes[1]
+    daemon = fresh_stack.stack.processes[service.DAEMON]
     os.killpg(daemon.pid, signal.SIGKILL)
     daemon.wait()
     deadline = time.monotonic() + 180

@@ -132,6 +132,8 @@ BAD_VALUES = {
     "DAGSTER_PG_URL": ("sqlite:////srv/dagster.sqlite", "Dagster's storage needs PostgreSQL"),
     "DAGSTER_HOST": ("my host", "neither an IP address nor a host name"),
     "DAGSTER_PORT": ("70000", "not a TCP port"),
+    "CPU_PIPELINE_CODE_SERVER_HOST": ("code server", "neither an IP address nor a host name"),
+    "CPU_PIPELINE_CODE_SERVER_PORT": ("0", "not a TCP port"),
     "DAGSTER_LOG_LEVEL": ("verbose", "not one of Dagster's log levels"),
     "CPU_PIPELINE_STOP_GRACE_SECONDS": ("1m", "not a whole number above 0"),
     "DAGSTER_HOME": ("data/dagster_home", "not an absolute path"),

@@ -4,6 +4,7 @@ stack and the UI under `dagster dev` and `dg dev` answer to it: test_service.py,
 
 import re
 
+import yaml
 from dagster._core.workspace.load import location_origins_from_yaml_paths
 from dagster._core.workspace.load_target import get_origins_from_toml
 from dagster_dg_core.context import DgContext
@@ -18,8 +19,12 @@ def test_the_code_location_has_one_name_everywhere():
     dg_project = DgContext.for_project_environment(ROOT, {"cli": {"suppress_warnings": ["project_and_activated_venv_mismatch"]}})
     readme = (ROOT / "README.md").read_text()
     names = {
-        "workspace.yaml (make dev, make serve)": [
+        "workspace.yaml (make dev)": [
             origin.location_name for origin in location_origins_from_yaml_paths([str(ROOT / "workspace.yaml")])
+        ],
+        "instances/production/workspace.yaml (make serve, deploy/)": [
+            entry["grpc_server"]["location_name"]
+            for entry in yaml.safe_load((ROOT / "instances/production/workspace.yaml").read_text())["load_from"]
         ],
         "pyproject.toml [tool.dagster] (a bare dagster dev)": [
             origin.location_name for origin in get_origins_from_toml(str(ROOT / "pyproject.toml"))

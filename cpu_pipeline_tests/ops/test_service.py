@@ -19,6 +19,7 @@ import requests
 import sqlalchemy as sa
 from dagster import DagsterInstance, DagsterRunStatus
 from dagster._daemon.types import DaemonHeartbeat
+from dagster_graphql import DagsterGraphQLClientError
 
 from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
 from cpu_pipeline.ops import launch, service
@@ -286,10 +287,11 @@ def test_a_webhook_that_is_down_changes_nothing_about_the_run(served, alert_inbo
     failing, succeeding = served.launch(unreachable), served.launch()
     assert served.wait_for_run(failing) == "FAILURE"
     assert served.wait_for_run(succeeding) == "SUCCESS"
+    # The sensors run in the code server: their log lines are in its output.
     deadline = time.monotonic() + 90
-    while "webhook at 127.0.0.1" not in served.log("daemon") and time.monotonic() < deadline:
+    while "webhook at 127.0.0.1" not in served.log("code-server") and time.monotonic() < deadline:
         time.sleep(2)
-    assert "webhook at 127.0.0.1" in served.log("daemon")
+    assert "webhook at 127.0.0.1" in served.log("code-server")
 
 
 def test_serve_fails_at_once_without_dagster_pg_url(monkeypatch):
@@ -322,7 +324,7 @@ def test_no_password_reaches_logs_run_records_errors_or_the_api(served):
     for table, column in (("event_logs", "event"), ("runs", "run_body")):
         assert scalar(served.dagster_url, f"SELECT count(*) FROM {table} WHERE {column} LIKE :p", p=pattern) == 0
     assert scalar(served.dagster_url, "SELECT count(*) FROM event_logs") > 100
-    assert served.secret not in served.log("webserver") + served.log("daemon")
+    assert served.secret not in served.log("webserver") + served.log("daemon") + served.log("code-server")
     resource = served.graphql(
         """query($selector: ResourceSelector!) { topLevelResourceDetailsOrError(resourceSelector: $selector) {
              ... on ResourceDetails { configuredValues { key value type } } } }""",
@@ -351,6 +353,8 @@ def _cpu_pipeline_serve(port: int, dagster_url: str, database_url: str, settings
     value) on top; yields it (its stdout and stderr as one text pipe) and the marker every process it starts
     carries in its environment. Afterwards every process with the marker is killed, wherever it went (an
     orphan is no longer a descendant)."""
+    from cpu_pipeline_tests.conftest import free_port
+
     marker = uuid.uuid4().hex
     env = {
         **os.environ,
@@ -358,6 +362,7 @@ def _cpu_pipeline_serve(port: int, dagster_url: str, database_url: str, settings
         "DATABASE_URL": database_url,
         "DAGSTER_PORT": str(port),
         "CPU_PIPELINE_TEST_MARKER": marker,
+        "CPU_PIPELINE_CODE_SERVER_PORT": str(free_port()),  # tests run side by side
         **(settings or {}),
     }
     serving = subprocess.Popen(
@@ -390,6 +395,16 @@ def _marked(marker: str) -> set[int]:
         except OSError:  # ended meanwhile
             continue
     return found
+
+
+# What each process of the stack has in its command line.
+CODE_SERVER_COMMAND, WEBSERVER_COMMAND, DAEMON_COMMAND = "dagster api grpc", "dagster-webserver", "dagster-daemon run"
+
+
+def _pid_of(marker: str, command: str) -> int:
+    """The one live process carrying `marker` whose command line holds `command`."""
+    [pid] = [pid for pid in _marked(marker) if command in Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")]
+    return pid
 
 
 def _wait_for_ui(port: int, serving: subprocess.Popen, timeout: float = 120) -> None:
@@ -456,7 +471,8 @@ def test_make_serve_is_quiet_while_idle_and_stops_cleanly_on_ctrl_c(tmp_path):
     ):
         output = _Output(serving)
         _wait_for_ui(port, serving)
-        assert len(_marked(marker)) >= 3  # the command, the webserver, the daemon (and their code servers)
+        assert len(_marked(marker)) == 4  # the command, the code server, the webserver, the daemon
+        _pid_of(marker, CODE_SERVER_COMMAND)  # one code server, shared by the webserver and the daemon
         _wait_until_every_sensor_ticked(port)  # each tick did nothing: no run, no change, nothing overdue
         serving.send_signal(signal.SIGINT)
         assert serving.wait(60) == 0
@@ -497,7 +513,7 @@ def _run_record(dagster_url: str, run_id: str) -> tuple[str, int]:
 @contextlib.contextmanager
 def _serve_on_postgres(tmp_path, settings: dict[str, str]):
     """`cpu-pipeline serve` on fresh PostgreSQL databases, the app's with the demo catalogue; yields the
-    process, its output, its port and both URLs."""
+    process, its output, its port, both URLs and the marker of its processes."""
     from cpu_pipeline_tests.conftest import free_port, fresh_postgres_database
 
     port = free_port()
@@ -509,13 +525,13 @@ def _serve_on_postgres(tmp_path, settings: dict[str, str]):
         with _cpu_pipeline_serve(port, dagster_url, app_url, settings) as (serving, marker):
             output = _Output(serving)
             _wait_for_ui(port, serving)
-            yield serving, output, port, dagster_url, app_url
+            yield serving, output, port, dagster_url, app_url, marker
             _wait_until_none_left(marker, 60, "processes outlived Ctrl-C")
 
 
 def test_ctrl_c_lets_a_run_in_progress_finish_within_the_grace_period(tmp_path, alert_inbox):
     settings = {"CPU_PIPELINE_STOP_GRACE_SECONDS": "300", "ALERT_WEBHOOK_URL": alert_inbox.url}
-    with _serve_on_postgres(tmp_path, settings) as (serving, output, port, dagster_url, app_url):
+    with _serve_on_postgres(tmp_path, settings) as (serving, output, port, dagster_url, app_url, marker):
         engine = sa.create_engine(app_url)
         with engine.connect() as blocker:
             blocker.begin()
@@ -534,7 +550,7 @@ def test_ctrl_c_lets_a_run_in_progress_finish_within_the_grace_period(tmp_path, 
 
 def test_ctrl_c_cancels_a_run_still_in_progress_after_the_grace_period_never_failing_it(tmp_path, alert_inbox):
     settings = {"CPU_PIPELINE_STOP_GRACE_SECONDS": "3", "ALERT_WEBHOOK_URL": alert_inbox.url}
-    with _serve_on_postgres(tmp_path, settings) as (serving, output, port, dagster_url, app_url):
+    with _serve_on_postgres(tmp_path, settings) as (serving, output, port, dagster_url, app_url, marker):
         engine = sa.create_engine(app_url)
         with engine.connect() as blocker:
             blocker.begin()
@@ -550,6 +566,97 @@ def test_ctrl_c_cancels_a_run_still_in_progress_after_the_grace_period_never_fai
         assert _run_record(dagster_url, run_id) == ("CANCELED", 0)  # no RUN_FAILURE: nothing for the failure alert
         assert _run_record(dagster_url, queued) == ("QUEUED", 0)
     assert [alert for alert in alert_inbox.received if alert.get("run_id") == run_id] == []
+
+
+def _kill_and_wait_for_restart(marker: str, command: str, name: str, output: "_Output") -> None:
+    """SIGKILL the stack's process running `command` and wait for serve's line saying it restarted it."""
+    pid = _pid_of(marker, command)
+    os.kill(pid, signal.SIGKILL)
+    output.wait_for(f"the {name} (pid {pid}) killed by SIGKILL: restarted it as pid", timeout=60)
+
+
+def _launch_once_the_code_server_answers(port: int, timeout: float = 180) -> str:
+    """Launch the job, polling while the webserver has not got the code location back from the new code
+    server: it cannot reach it yet (still loading), or holds the location in error until it reloads."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return launch.launch_recalculation("127.0.0.1", port)
+        except DagsterGraphQLClientError as error:
+            not_back = error.args[0] == "PipelineNotFoundError" or "DagsterUserCodeUnreachableError" in str(error)
+            if not not_back or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def test_serve_restarts_a_killed_daemon_and_webserver_and_the_run_in_progress_goes_on(tmp_path):
+    settings = {"CPU_PIPELINE_STOP_GRACE_SECONDS": "300"}
+    with _serve_on_postgres(tmp_path, settings) as (serving, output, port, dagster_url, app_url, marker):
+        engine = sa.create_engine(app_url)
+        with engine.connect() as blocker:
+            blocker.begin()
+            run_id = _launch_held_at_the_write_back(port, app_url, blocker)
+            _kill_and_wait_for_restart(marker, DAEMON_COMMAND, "daemon", output)
+            _kill_and_wait_for_restart(marker, WEBSERVER_COMMAND, "webserver", output)
+            _wait_for_ui(port, serving)
+            blocker.rollback()  # the write-back goes ahead: its worker was never touched
+        engine.dispose()
+        assert launch.wait_for_run(run_id, "127.0.0.1", port, timeout=300) == DagsterRunStatus.SUCCESS
+        assert _run_record(dagster_url, run_id) == ("SUCCESS", 0)
+        # The restarted daemon launches what is queued: a run launched now succeeds too.
+        later = launch.launch_recalculation("127.0.0.1", port)
+        assert launch.wait_for_run(later, "127.0.0.1", port, timeout=300) == DagsterRunStatus.SUCCESS
+        assert serving.poll() is None
+        serving.send_signal(signal.SIGINT)
+        assert serving.wait(120) == 0
+        lines = output.all()
+    # (The snapshot sensor may have queued its run after the write-back: it waits for the next start.)
+    assert lines[-1].startswith("stack stopped on request: no run was in progress"), lines[-20:]
+
+
+def test_serve_restarts_a_killed_code_server_and_gives_up_on_a_webserver_that_keeps_dying(tmp_path, webhook):
+    settings = {"ALERT_WEBHOOK_URL": webhook.url}
+    with _serve_on_postgres(tmp_path, settings) as (serving, output, port, dagster_url, app_url, marker):
+        _kill_and_wait_for_restart(marker, CODE_SERVER_COMMAND, "code server", output)
+        # The webserver and the daemon find the new code server once it has loaded: a run launched then succeeds.
+        run_id = _launch_once_the_code_server_answers(port)
+        assert launch.wait_for_run(run_id, "127.0.0.1", port, timeout=300) == DagsterRunStatus.SUCCESS
+        for _ in service.RESTART_DELAYS_SECONDS:
+            _kill_and_wait_for_restart(marker, WEBSERVER_COMMAND, "webserver", output)
+        os.kill(_pid_of(marker, WEBSERVER_COMMAND), signal.SIGKILL)
+        assert serving.wait(120) == 1
+        lines = output.all()
+    gave_up = "the webserver died 5 times within 300 s, the last time killed by SIGKILL"
+    assert [line for line in lines if line.startswith("serve gave up")] == [
+        f"serve gave up: {gave_up}; it stops the stack and exits 1.\n"
+    ]
+    # The drain as on Ctrl-C: a run in progress then (the snapshot after the recalculation) may finish.
+    assert lines[-1].startswith(f"stack stopped as {gave_up}: "), lines[-20:]
+    [alert] = [alert for alert in webhook.received if alert.get("event") == "stack_gave_up"]
+    assert alert["what_happened"] == f"serve gave up: {gave_up}; it stops the stack and exits 1"
+
+
+def test_cpu_pipeline_drain_lets_the_run_in_progress_finish(served):
+    """The systemd code server's ExecStop (deploy/systemd): `cpu-pipeline drain` waits for the run in progress."""
+    env = {**os.environ, "DAGSTER_HOME": str(served.home), "DAGSTER_PG_URL": served.dagster_url}
+    engine = sa.create_engine(served.app_url)
+    with engine.connect() as blocker:
+        blocker.begin()
+        run_id = _launch_held_at_the_write_back(served.stack.port, served.app_url, blocker)
+        draining = subprocess.Popen(
+            [str(Path(sys.executable).parent / "cpu-pipeline"), "drain"],
+            env={**env, "CPU_PIPELINE_STOP_GRACE_SECONDS": "300"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        output = _Output(draining)
+        output.wait_for("Waiting up to 300 s for 1 run(s) in progress", timeout=120)
+        blocker.rollback()
+    engine.dispose()
+    assert draining.wait(300) == 0
+    assert output.all()[-1] == f"drained: run {run_id[:8]} SUCCESS.\n"
+    assert _run_record(served.dagster_url, run_id) == ("SUCCESS", 0)
 
 
 def test_a_hard_stop_of_serve_takes_the_webserver_the_daemon_and_their_code_servers_down(tmp_path):
