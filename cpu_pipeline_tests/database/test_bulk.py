@@ -283,6 +283,47 @@ def test_cpu_id_bounds_split_the_ids_evenly_and_an_empty_table_not_at_all():
     assert bulk.cpu_id_bounds(None, None) == []
 
 
+def test_balanced_bounds_give_each_range_an_equal_share_of_skewed_statistics():
+    # Ids 1..1000 spread evenly over 100 buckets, and id 100 holding 40% of the listings on its own.
+    histogram = list(range(1, 1001, 10)) + [1000]
+    bounds = bulk.balanced_cpu_id_bounds(0.02, [100], [0.4], histogram)
+    assert bulk.FIGURE_RANGES == 4
+    # 40% is more than a range's share: the first range ends just past id 100 (the 5.7% below it and its
+    # own 40%), and the three ranges after it share the other 52.3% equally: 17.4% each, 300 ids.
+    assert bounds == pytest.approx([101, 401, 701], abs=2)
+    # Without a popular id, the quarters of an even histogram.
+    assert bulk.balanced_cpu_id_bounds(0.0, None, None, histogram) == pytest.approx([251, 501, 751], abs=2)
+    # No statistics of ids (a table never analysed, or all NULL): no bounds, the caller splits evenly.
+    assert bulk.balanced_cpu_id_bounds(1.0, None, None, None) == []
+    assert bulk.balanced_cpu_id_bounds(0.0, None, None, [7]) == []
+
+
+def test_the_ranges_are_balanced_by_the_listings_they_hold_once_listing_is_analysed(postgres_url):
+    cpus, listings = demo_catalogue.generate_catalogue(200, 40_000, seed=5, profile="lopsided")
+    engine = sa.create_engine(postgres_url)
+    demo_catalogue.write_catalogue(engine, cpus, listings)
+    with engine.connect() as connection:  # never analysed (autovacuum is off here): evenly over cpu's ids
+        assert bulk.figure_range_bounds(connection) == bulk.cpu_id_bounds(1, 200)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text("ANALYZE listing"))
+    with engine.connect() as connection:
+        bounds = bulk.figure_range_bounds(connection)
+    active = listings.loc[listings["status"] == "active", "cpu_id"].dropna().astype(int)
+    edges = [-np.inf, *bounds, np.inf]
+    held = [((active >= low) & (active < high)).sum() for low, high in zip(edges, edges[1:])]
+    assert sum(held) == len(active)  # every id in exactly one range
+    # Each range within 5 points of a quarter of the listings (ANALYZE samples 30,000 rows); split evenly
+    # by id, this catalogue's ranges hold from 18% to 33%.
+    assert all(abs(count / len(active) - 0.25) < 0.05 for count in held), held
+    even = np.histogram(active, [-np.inf, *bulk.cpu_id_bounds(1, 200), np.inf])[0] / len(active)
+    assert max(even) - min(even) > 0.1
+    balanced, whole = (
+        bulk._read(engine, bulk.listing_figures_query(split), text_columns=["first_invalid_price"]) for split in (bounds, [])
+    )
+    pd.testing.assert_frame_equal(balanced, whole)
+    engine.dispose()
+
+
 def test_the_figures_are_the_same_however_the_cpus_are_split_and_the_ranges_are_parallel_safe(postgres_url):
     cpus, listings = demo_catalogue.generate_catalogue(40, 4000, seed=12)
     engine = sa.create_engine(postgres_url)
