@@ -78,12 +78,14 @@ def _quartile(p: float) -> str:
 
 # The CPUs are summarised in this many ranges of ids, one aggregation each, joined by UNION ALL:
 # PostgreSQL's Parallel Append hands each range to one of its parallel workers (an aggregate over
-# sorted input cannot be split across workers otherwise); more ranges than the default two workers
-# and the leader, so that one finishing early takes the next. The bounds are literals, so that the
-# planner sees how many listings each range holds (with bounds computed inside the statement it
-# guesses a few and plans no parallel work). Measured at 10,000,000 listings on 2 busy cores, best of
-# 3: 2.45 s in one aggregation, 1.71 s in four ranges.
-FIGURE_RANGES = 4
+# sorted input cannot be split across workers otherwise). The ranges hold about equal numbers of
+# listings (`figure_range_bounds`), two for each of the three processes (the default two workers
+# and the leader): each process summarises two, where with four ranges one process had to take a
+# second while the others idled (on 2 cores: 5/8 of the serial time instead of 1/2). The bounds are
+# literals, so that the planner sees how many listings each range holds (with bounds computed inside
+# the statement it guesses a few and plans no parallel work). Measured at 10,000,000 listings on 2
+# busy cores, best of 3: 2.45 s in one aggregation, 1.71 s in four ranges of equal width in ids.
+FIGURE_RANGES = 6
 CPU_ID_RANGE_QUERY = "SELECT min(id), max(id) FROM cpu"
 # What ANALYZE (autovacuum's, or the setup's) last saw of `listing.cpu_id` in its sample of the table: the
 # most common ids with the share of listings each holds, and the bounds of buckets holding equal shares
