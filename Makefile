@@ -79,12 +79,14 @@ dev: install $(EMBEDDED_HOME)/dagster.yaml
 serve: install
 	$(BIN)/cpu-pipeline serve
 
-# make benchmark SIZE=10m: 10,000,000 listings (default 1m); see benchmarks/README.md.
+# make benchmark SIZE=10m: 10,000,000 listings (default 1m); PROFILE=lopsided: listings spread as a
+# real marketplace's (default even); see benchmarks/README.md.
 SIZE ?= 1m
+PROFILE ?= even
 LISTINGS_1m := 1000000
 LISTINGS_10m := 10000000
 benchmark: install
-	$(BIN)/python benchmarks/run_benchmark.py --listings $(or $(LISTINGS_$(SIZE)),$(error SIZE is 1m or 10m))
+	$(BIN)/python benchmarks/run_benchmark.py --listings $(or $(LISTINGS_$(SIZE)),$(error SIZE is 1m or 10m)) --profile $(PROFILE)
 
 clean:
 	rm -rf $(VENV) $(DATA) .tmp_dagster_home_* *.egg-info .ruff_cache

@@ -10,11 +10,13 @@ Exits 1 when the job fails or a target is missed.
 
     .venv/bin/python benchmarks/run_benchmark.py                      # 5,000 CPUs, 1,000,000 listings
     .venv/bin/python benchmarks/run_benchmark.py --listings 10000000  # make benchmark SIZE=10m
+    .venv/bin/python benchmarks/run_benchmark.py --profile lopsided   # make benchmark PROFILE=lopsided
     .venv/bin/python benchmarks/run_benchmark.py --cpus 500 --listings 10000
 """
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -113,10 +115,10 @@ def ensure_database(url: str) -> None:
         server.dispose()
 
 
-def generate(engine: sa.Engine, cpus: int, listings: int, seed: int) -> tuple[float, float, float]:
+def generate(engine: sa.Engine, cpus: int, listings: int, seed: int, profile: str) -> tuple[float, float, float]:
     """Generate and load the demo catalogue; returns the seconds to generate, to load, and to vacuum."""
     started = time.perf_counter()
-    cpu_frame, listing_frame = demo_catalogue.generate_catalogue(cpus, min(listings, GENERATED_LISTINGS), seed)
+    cpu_frame, listing_frame = demo_catalogue.generate_catalogue(cpus, min(listings, GENERATED_LISTINGS), seed, profile)
     generated = time.perf_counter()
     with engine.begin() as connection:
         # The benchmark's own database: its tables are made anew in the project's current shape (an older
@@ -248,8 +250,8 @@ def _target_ratio(listings: int) -> float | None:
     return TARGET_RATIO_UP_TO_1M if listings == 1_000_000 else TARGET_RATIO_ABOVE
 
 
-def time_reference(engine: sa.Engine) -> float:
-    """Best of SQL_REPEATS runs of REFERENCE_SQL, each rolled back so the job's results stay in place."""
+def time_reference(engine: sa.Engine) -> list[float]:
+    """The seconds of SQL_REPEATS runs of REFERENCE_SQL, each rolled back so the job's results stay in place."""
     timings = []
     for _ in range(SQL_REPEATS):
         with engine.connect() as connection:
@@ -258,16 +260,22 @@ def time_reference(engine: sa.Engine) -> float:
             connection.execute(sa.text(REFERENCE_SQL))
             timings.append(time.perf_counter() - started)
             transaction.rollback()
-    return min(timings)
+    return timings
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--database-url",
-        default="postgresql://postgres@127.0.0.1:5432/cpu_pipeline_bench",
-        help="PostgreSQL URL of the benchmark database, created if missing; its cpu and listing "
-        "rows are REPLACED unless --skip-generate (default: %(default)s)",
+        help="PostgreSQL URL of the benchmark database, created if missing; its cpu and listing rows are REPLACED "
+        "unless --skip-generate (default: postgresql://postgres@127.0.0.1:5432/cpu_pipeline_bench, "
+        "with _lopsided after it for that profile)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=list(demo_catalogue.PROFILES),
+        default="even",
+        help="how the generated listings spread over the CPUs (demo_catalogue.PROFILES; default: %(default)s)",
     )
     parser.add_argument("--cpus", type=int, default=5000, help="CPUs to generate (default: %(default)s)")
     parser.add_argument("--listings", type=int, default=1_000_000, help="listings to generate (default: %(default)s)")
@@ -278,12 +286,15 @@ def main(argv: list[str] | None = None) -> int:
         help="benchmark the rows already in the database instead of generating a catalogue",
     )
     args = parser.parse_args(argv)
+    if args.database_url is None:
+        suffix = "" if args.profile == "even" else f"_{args.profile}"
+        args.database_url = f"postgresql://postgres@127.0.0.1:5432/cpu_pipeline_bench{suffix}"
 
     ensure_database(args.database_url)
     engine = make_engine(args.database_url)
     print(f"database: {masked(args.database_url)}")
     if not args.skip_generate:
-        generate_s, load_s, vacuum_s = generate(engine, args.cpus, args.listings, args.seed)
+        generate_s, load_s, vacuum_s = generate(engine, args.cpus, args.listings, args.seed, args.profile)
         print(
             f"catalogue: generated in {generate_s:.1f} s, loaded (TRUNCATE + COPY) in {load_s:.1f} s, "
             f"VACUUM ANALYZE in {vacuum_s:.1f} s"
@@ -293,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     with engine.connect() as connection:
         cpu_count = connection.execute(sa.text("SELECT count(*) FROM cpu")).scalar_one()
         listing_count = connection.execute(sa.text("SELECT count(*) FROM listing")).scalar_one()
-    print(f"rows: {cpu_count:,} CPUs, {listing_count:,} listings\n")
+    print(f"rows: {cpu_count:,} CPUs, {listing_count:,} listings")
+    print("load average (1, 5, 15 min) at the start: {:.2f} {:.2f} {:.2f}\n".format(*os.getloadavg()))
 
     vacuum(engine, "cpu")  # as for the reference below
     runs = []
@@ -311,13 +323,15 @@ def main(argv: list[str] | None = None) -> int:
     # The fastest run's steps; the memory of the run that peaked highest.
     steps_s, steps, _ = min(runs, key=lambda run: run[0])
     job = max((run[2] for run in runs), key=lambda run: run.peak_process_mb)
-    data_s = steps_s - STEP_OVERHEAD_SECONDS * len(steps)
+    data_times = [total - STEP_OVERHEAD_SECONDS * len(run_steps) for total, run_steps, _ in runs]
     # Each run rewrote every CPU (and earlier benchmarks' rolled-back statements too): the reference is
     # timed on the table as autovacuum would leave it, not among thousands of dead row versions (measured:
     # 0.70 s with 160,000 of them, 0.29 s after a VACUUM).
     vacuum(engine, "cpu")
-    sql_s = time_reference(engine)
-    ratio = data_s / sql_s
+    sql_times = time_reference(engine)
+    # The target is judged on the medians: on a shared machine the best of three can be one lucky run.
+    best_ratio = min(data_times) / min(sql_times)
+    ratio = statistics.median(data_times) / statistics.median(sql_times)
     target_ratio = _target_ratio(listing_count)
     with engine.connect() as connection:
         written = connection.execute(
@@ -328,9 +342,11 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = [
         ("sum of step durations", steps_s),
-        (f"job data time (sum - {STEP_OVERHEAD_SECONDS} s x {len(steps)} steps)", data_s),
+        (f"job data time (sum - {STEP_OVERHEAD_SECONDS} s x {len(steps)} steps), best", min(data_times)),
+        (f"job data time, median of {JOB_REPEATS}", statistics.median(data_times)),
         ("process wall time (CLI start to exit, best run)", min(run[2].wall_s for run in runs)),
-        (f"SQL reference (best of {SQL_REPEATS})", sql_s),
+        ("SQL reference, best", min(sql_times)),
+        (f"SQL reference, median of {SQL_REPEATS}", statistics.median(sql_times)),
     ]
     width = max(len(label) for label in [*steps, *(label for label, _ in summary)])
     rule = "-" * (width + 12)
@@ -341,10 +357,16 @@ def main(argv: list[str] | None = None) -> int:
         print(rule)
     print(f"listings per second (over the step sum): {listing_count / steps_s:,.0f}")
     # On a small catalogue the steps can take less than the allowance: no data time left to compare.
-    shown = f"{ratio:.2f}x" if data_s > 0 else "n/a, the step sum is within the per-step allowance"
+    shown = (
+        f"median {ratio:.2f}x, best {best_ratio:.2f}x"
+        if min(data_times) > 0
+        else "n/a, the step sum is within the per-step allowance"
+    )
     ratio_met = target_ratio is None or ratio <= target_ratio
-    target = "no target below 1,000,000 listings" if target_ratio is None else f"target <= {target_ratio}x"
+    target = "no target below 1,000,000 listings" if target_ratio is None else f"target <= {target_ratio}x on the medians"
     print(f"ratio job data time / SQL: {shown} ({target}){'' if target_ratio is None else ': PASS' if ratio_met else ': FAIL'}")
+    # The machine's load beside the figures: on a shared machine they are only as good as it was quiet.
+    print("load average (1, 5, 15 min) at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(f"peak RSS of every process of the job (the highest of {JOB_REPEATS} runs):")
     for name, peak in sorted(job.peak_by_process.items(), key=lambda item: -item[1]):
         print(f"  {peak:>7.0f} MB  {name}")

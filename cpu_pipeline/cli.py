@@ -74,7 +74,7 @@ def generate(args: argparse.Namespace, configured: settings.Settings) -> int:
     from cpu_pipeline.database import demo_catalogue
 
     started = time.perf_counter()
-    cpus, listings = demo_catalogue.generate_catalogue(args.cpus, args.listings, args.seed)
+    cpus, listings = demo_catalogue.generate_catalogue(args.cpus, args.listings, args.seed, args.profile)
     # On stderr, and only on a terminal (tqdm's `disable=None`): a log or a pipe gets the last line alone.
     progress = tqdm(total=len(cpus) + len(listings), unit=" rows", unit_scale=True, desc="writing", disable=None)
     with _database(args, configured) as engine, progress:
@@ -323,6 +323,13 @@ def _parser() -> argparse.ArgumentParser:
     generating.add_argument("--cpus", type=int, default=300, help="how many CPUs")
     generating.add_argument("--listings", type=int, default=5000, help="how many listings")
     generating.add_argument("--seed", type=int, default=42, help="the random seed: the same seed, the same catalogue")
+    generating.add_argument(
+        "--profile",
+        choices=["even", "lopsided"],
+        default="even",
+        help="how the listings spread over the CPUs: even (default), or lopsided as a real marketplace's "
+        "(a heavy tail, one CPU with 6%% of them)",
+    )
     generating.add_argument("--database-url", help=DATABASE_URL_HELP, default=argparse.SUPPRESS)
     generating.add_argument("--replace", action="store_true", help="delete the rows already in cpu and listing first")
     serving = command(

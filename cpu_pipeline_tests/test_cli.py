@@ -11,10 +11,12 @@ import termios
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
 from cpu_pipeline import cli, settings
+from cpu_pipeline.database import demo_catalogue
 from cpu_pipeline.ops.health import DEFAULT_HEARTBEAT_TOLERANCE_SECONDS, DEFAULT_TICK_FAILURES
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import cpu, listings_for
@@ -275,6 +277,21 @@ def test_generate_into_a_filled_database_names_the_replace_flag(sqlite_url, caps
         "generate: the cpu and listing tables already hold rows: pass --replace to delete them first\n"
     )
     assert cli.main(["generate", "--database-url", sqlite_url, "--cpus", "30", "--listings", "50", "--replace"]) == 0
+
+
+def test_generate_writes_the_profile_asked_for_and_offers_every_profile(sqlite_url, capsys):
+    catalogues.write(sqlite_url, [], [])
+    arguments = ["generate", "--database-url", sqlite_url, "--cpus", "50", "--listings", "2000", "--replace"]
+    assert cli.main([*arguments, "--profile", "lopsided"]) == 0
+    expected = demo_catalogue.generate_catalogue(50, 2000, profile="lopsided")[1]
+    engine = sa.create_engine(sqlite_url)
+    with engine.connect() as connection:
+        written = connection.execute(sa.text("SELECT cpu_id FROM listing ORDER BY id")).scalars().all()
+    engine.dispose()
+    assert written == [None if pd.isna(cpu_id) else cpu_id for cpu_id in expected["cpu_id"]]
+    with pytest.raises(SystemExit):
+        cli.main([*arguments, "--profile", "nonesuch"])
+    assert f"(choose from {', '.join(map(repr, demo_catalogue.PROFILES))})" in capsys.readouterr().err
 
 
 # --- progress where work is long, and a quick --help ----------------------------------------------------

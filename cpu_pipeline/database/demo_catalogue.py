@@ -6,6 +6,7 @@ negative adjusted prices, listings without a CPU, CPUs without scores or listing
 """
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -149,7 +150,26 @@ _NAMES, _TIERS, _YEARS, _EFFECTS = (np.array(column) for column in list(zip(*MOD
 
 STATUSES = np.array(["archived", "pending", "active"], dtype=object)
 ARCHIVED, PENDING, ACTIVE = range(3)
-ARCHIVED_SHARE, PENDING_SHARE = 0.15, 0.07
+
+
+class Profile(NamedTuple):
+    """How a catalogue's listings spread over its CPUs and statuses."""
+
+    popularity_sigma: float  # the spread (log scale) of the CPUs' lognormal popularity: the tail's weight
+    most_popular_share: float  # the share of all listings that the most popular CPU holds (0: as its popularity gives)
+    archived_share: float
+    pending_share: float
+
+
+# "even": the demo catalogue as it has always been. "lopsided": listings spread as a real marketplace
+# spreads them (issue 22, measured on one): the median listed CPU with about 500 active listings at
+# 10,000,000 listings over 5,000 CPUs, the 99th percentile about 17,700 (a lognormal of sigma 1.55 has
+# its median at 0.3x its mean and its 99th percentile at 37x its median), one CPU with 6% of all
+# listings, 15% archived or pending.
+PROFILES = {
+    "even": Profile(popularity_sigma=1.0, most_popular_share=0.0, archived_share=0.15, pending_share=0.07),
+    "lopsided": Profile(popularity_sigma=1.55, most_popular_share=0.06, archived_share=0.10, pending_share=0.05),
+}
 # Share of listings priced as Deal Brain's valuation rules leave them: the list price less a whole
 # percentage, unrounded (104.6 less 7% is stored as 97.27799999999999).
 PERCENT_DEDUCTED_SHARE = 0.3
@@ -164,17 +184,23 @@ class CatalogueNotEmpty(ValueError):
     """The `cpu` or `listing` table already holds rows, and the writer was not asked to replace them."""
 
 
-def generate_catalogue(cpu_count: int = 300, listing_count: int = 5000, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Returns (cpus, listings): a demo catalogue with the columns of `CPU_COLUMNS` and `LISTING_COLUMNS`.
+def generate_catalogue(
+    cpu_count: int = 300, listing_count: int = 5000, seed: int = 42, profile: str = "even"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Returns (cpus, listings): a demo catalogue with the columns of `CPU_COLUMNS` and `LISTING_COLUMNS`,
+    its listings spread as the `PROFILES` entry `profile` says.
 
     The same arguments always give the same frames. CPUs are drawn from realistic Intel and AMD models,
     then suffix variants, then numbered copies (" #2", " #3", ...), so names stay unique at any size.
+    Raises ValueError for no CPU, a negative listing count or an unknown profile.
     """
     if cpu_count < 1 or listing_count < 0:
         raise ValueError("generate_catalogue needs at least one CPU and a non-negative listing count")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown catalogue profile {profile!r}: one of {', '.join(PROFILES)}")
     rng = np.random.default_rng(seed)
     cpus, true_multi = _cpus(rng, cpu_count)
-    return cpus, _listings(rng, true_multi, listing_count)
+    return cpus, _listings(rng, true_multi, listing_count, PROFILES[profile])
 
 
 def _cpus(rng: np.random.Generator, count: int) -> tuple[pd.DataFrame, np.ndarray]:
@@ -211,15 +237,21 @@ def _cpus(rng: np.random.Generator, count: int) -> tuple[pd.DataFrame, np.ndarra
     return cpus, true_multi
 
 
-def _listings(rng: np.random.Generator, true_multi: np.ndarray, count: int) -> pd.DataFrame:
+def _listings(rng: np.random.Generator, true_multi: np.ndarray, count: int, profile: Profile) -> pd.DataFrame:
     cpu_count = len(true_multi)
     # Some CPUs get no listing, some exactly one clean active listing, the rest by uneven popularity.
     roles = rng.permutation(cpu_count)
     unlisted, single = round(0.05 * cpu_count), min(round(0.03 * cpu_count), count)
     regular = roles[single + unlisted :]
-    popularity = rng.lognormal(0, 1.0, len(regular))
+    popularity = rng.lognormal(0, profile.popularity_sigma, len(regular))
+    if profile.most_popular_share and len(regular) > 1:
+        # The most popular CPU weighs its share of the whole; the others keep their lognormal weights.
+        top = np.argmax(popularity)
+        others = popularity.sum() - popularity[top]
+        popularity[top] = others * profile.most_popular_share / (1 - profile.most_popular_share)
     cpu = rng.choice(regular, size=count, p=popularity / popularity.sum())
-    status = np.searchsorted([ARCHIVED_SHARE, ARCHIVED_SHARE + PENDING_SHARE], rng.random(count), side="right")
+    shares = [profile.archived_share, profile.archived_share + profile.pending_share]
+    status = np.searchsorted(shares, rng.random(count), side="right")
     kind = np.searchsorted(MESS_BOUNDS, rng.random(count), side="right")
     singles_at = rng.choice(count, single, replace=False)
     cpu[singles_at], kind[singles_at], status[singles_at] = roles[:single], CLEAN, ACTIVE

@@ -277,10 +277,54 @@ def test_a_days_snapshot_replaces_that_day_only_and_loads_by_range(database_url)
     engine.dispose()
 
 
-def test_cpu_id_bounds_split_the_ids_evenly_and_an_empty_table_not_at_all():
+def test_cpu_id_bounds_split_the_ids_evenly_and_an_empty_table_not_at_all(monkeypatch):
+    monkeypatch.setattr(bulk, "FIGURE_RANGES", 4)
     assert bulk.cpu_id_bounds(1, 5000) == [1251, 2501, 3751]
     assert bulk.cpu_id_bounds(7, 7) == [7, 7, 7]  # empty ranges, never a gap
     assert bulk.cpu_id_bounds(None, None) == []
+
+
+def test_balanced_bounds_give_each_range_an_equal_share_of_skewed_statistics(monkeypatch):
+    monkeypatch.setattr(bulk, "FIGURE_RANGES", 4)
+    # Ids 1..1000 spread evenly over 100 buckets, and id 100 holding 40% of the listings on its own.
+    histogram = list(range(1, 1001, 10)) + [1000]
+    bounds = bulk.balanced_cpu_id_bounds(0.02, [100], [0.4], histogram)
+    # 40% is more than a range's share: the first range ends just past id 100 (the 5.7% below it and its
+    # own 40%), and the three ranges after it share the other 52.3% equally: 17.4% each, 300 ids.
+    assert bounds == pytest.approx([101, 401, 701], abs=2)
+    # Without a popular id, the quarters of an even histogram.
+    assert bulk.balanced_cpu_id_bounds(0.0, None, None, histogram) == pytest.approx([251, 501, 751], abs=2)
+    # No statistics of ids (a table never analysed, or all NULL): no bounds, the caller splits evenly.
+    assert bulk.balanced_cpu_id_bounds(1.0, None, None, None) == []
+    assert bulk.balanced_cpu_id_bounds(0.0, None, None, [7]) == []
+
+
+def test_the_ranges_are_balanced_by_the_listings_they_hold_once_listing_is_analysed(postgres_url):
+    cpus, listings = demo_catalogue.generate_catalogue(200, 40_000, seed=5, profile="lopsided")
+    engine = sa.create_engine(postgres_url)
+    demo_catalogue.write_catalogue(engine, cpus, listings)
+    with engine.connect() as connection:  # never analysed (autovacuum is off here): evenly over cpu's ids
+        assert bulk.figure_range_bounds(connection) == bulk.cpu_id_bounds(1, 200)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text("ANALYZE listing"))
+    with engine.connect() as connection:
+        bounds = bulk.figure_range_bounds(connection)
+    active = listings.loc[listings["status"] == "active", "cpu_id"].dropna().astype(int)
+    edges = [-np.inf, *bounds, np.inf]
+    held = [((active >= low) & (active < high)).sum() for low, high in zip(edges, edges[1:])]
+    assert sum(held) == len(active)  # every id in exactly one range
+    # Each range off its equal share by less than one CPU's listings (a CPU is never split) and a point
+    # for ANALYZE's sample of 30,000 rows; ranges of equal width in ids are off by more.
+    share, largest = 1 / bulk.FIGURE_RANGES, active.value_counts().iloc[0] / len(active)
+    off = [abs(count / len(active) - share) for count in held]
+    assert max(off) < largest + 0.01, (held, largest)
+    even = np.histogram(active, [-np.inf, *bulk.cpu_id_bounds(1, 200), np.inf])[0] / len(active)
+    assert max(abs(even - share)) > max(off)
+    balanced, whole = (
+        bulk._read(engine, bulk.listing_figures_query(split), text_columns=["first_invalid_price"]) for split in (bounds, [])
+    )
+    pd.testing.assert_frame_equal(balanced, whole)
+    engine.dispose()
 
 
 def test_the_figures_are_the_same_however_the_cpus_are_split_and_the_ranges_are_parallel_safe(postgres_url):

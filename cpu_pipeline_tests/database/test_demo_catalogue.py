@@ -117,6 +117,47 @@ def test_scores_grow_with_tier_and_prices_follow_them(catalogue):
     assert paired.dropna().corr().loc["multi", "price"] > 0.8
 
 
+@pytest.fixture(scope="module")
+def lopsided():
+    return demo_catalogue.generate_catalogue(500, 100_000, seed=42, profile="lopsided")
+
+
+def test_the_lopsided_profile_is_deterministic_and_the_even_one_the_default(catalogue, lopsided):
+    for frame, again in zip(lopsided, demo_catalogue.generate_catalogue(500, 100_000, seed=42, profile="lopsided")):
+        pd.testing.assert_frame_equal(frame, again)
+    assert not demo_catalogue.generate_catalogue(500, 100_000, seed=7, profile="lopsided")[1].equals(lopsided[1])
+    for frame, even in zip(catalogue, demo_catalogue.generate_catalogue(profile="even")):
+        pd.testing.assert_frame_equal(frame, even)
+    with pytest.raises(ValueError, match="unknown catalogue profile 'skewed': one of even, lopsided"):
+        demo_catalogue.generate_catalogue(profile="skewed")
+
+
+def _active_per_cpu(listings: pd.DataFrame) -> pd.Series:
+    return listings.loc[listings["status"] == "active", "cpu_id"].dropna().value_counts()
+
+
+def test_the_lopsided_profile_has_a_heavy_tail_and_one_cpu_with_six_percent_of_the_listings(catalogue, lopsided):
+    cpus, listings = lopsided
+    per_cpu = _active_per_cpu(listings)
+    # Issue 22's marketplace: the 99th percentile about 35x the median (17,700 against 500), one CPU with 6%.
+    assert per_cpu.quantile(0.99) > 20 * per_cpu.median()
+    assert 0.055 < (listings["cpu_id"] == per_cpu.index[0]).mean() < 0.065
+    assert _active_per_cpu(catalogue[1]).iloc[0] / len(catalogue[1]) < 0.04  # none so popular in the even one
+
+
+def test_the_lopsided_profile_keeps_every_kind_of_mess(lopsided):
+    cpus, listings = lopsided
+    active = listings["status"] == "active"
+    adjusted = listings["adjusted_price_usd"]
+    assert 0.13 < (~active).mean() < 0.17  # archived or pending
+    assert (listings["status"] == "archived").any() and (listings["status"] == "pending").any()
+    assert 0.02 < (active & adjusted.isna()).mean() < 0.04
+    assert 0.004 < (active & (adjusted == 0)).mean() < 0.02
+    assert 0.001 < (active & (adjusted < 0)).mean() < 0.01
+    assert 0.01 < listings["cpu_id"].isna().mean() < 0.03
+    assert listings["cpu_id"].dropna().isin(cpus["id"]).all()
+
+
 def test_write_catalogue_round_trips_on_sqlite(sqlite_engine):
     cpus, listings = demo_catalogue.generate_catalogue(cpu_count=50, listing_count=400, seed=3)
     demo_catalogue.write_catalogue(sqlite_engine, cpus, listings)

@@ -9,8 +9,8 @@ from cpu_pipeline_tests.catalogues import cpu, listings_for
 def _figures_plan(connection: sa.Connection) -> str:
     for name, value in bulk.FIGURES_SETTINGS.items():
         connection.execute(sa.text(f"SET LOCAL {name} = '{value}'"))
-    bounds = bulk.cpu_id_bounds(*connection.execute(sa.text(bulk.CPU_ID_RANGE_QUERY)).one())
-    return "\n".join(connection.execute(sa.text(f"EXPLAIN {bulk.listing_figures_query(bounds)}")).scalars())
+    query = bulk.listing_figures_query(bulk.figure_range_bounds(connection))
+    return "\n".join(connection.execute(sa.text(f"EXPLAIN {query}")).scalars())
 
 
 def test_setup_creates_each_index_once_and_none_on_a_listing_without_its_column(postgres_url):
