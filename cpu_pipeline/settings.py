@@ -76,6 +76,13 @@ def _freshness_window(value: str) -> int:
     return seconds
 
 
+def _days(value: str) -> int:
+    days = _whole_number(value)
+    if not days:
+        raise ValueError("not a whole number of days above 0 (`30`, not `30d`)")
+    return days
+
+
 def _port(value: str) -> int:
     port = _whole_number(value)
     if port is None or not 1 <= port <= 65535:
@@ -207,6 +214,14 @@ VARIABLES = (
         parse=_freshness_window,
     ),
     Variable(
+        "CPU_PIPELINE_RUN_RETENTION_DAYS",
+        "how long Dagster keeps a finished run, its events and its compute logs before the daily "
+        "`delete_old_runs` removes them (never the runs holding each asset's latest materialization)",
+        "a whole number of days, at least the freshness window",
+        "30",
+        parse=_days,
+    ),
+    Variable(
         "ALERT_WEBHOOK_URL",
         "where alerts are POSTed, Slack-compatible",
         "an `http://` or `https://` URL",
@@ -278,6 +293,7 @@ class Settings:
     max_runtime_seconds: int  # CPU_PIPELINE_MAX_RUNTIME_SECONDS
     sensor_interval_seconds: int  # CPU_PIPELINE_SENSOR_INTERVAL_SECONDS
     freshness_window_seconds: int  # CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS
+    run_retention_days: int  # CPU_PIPELINE_RUN_RETENTION_DAYS
     alert_webhook_url: str | None  # ALERT_WEBHOOK_URL
     ui_base_url: str  # CPU_PIPELINE_UI_BASE_URL
     dagster_pg_url: str | None  # DAGSTER_PG_URL
@@ -310,6 +326,7 @@ def read(environ: Mapping[str, str] | None = None) -> Settings:
         except ValueError as error:
             shown = f" (value not shown: {variable.secret})" if variable.secret else f"={raw!r}"
             problems.append(f"{variable.name}{shown}: {error}; accepted: {variable.accepted}")
+    problems += _retention_problems(values, given)
     if problems:
         raise SettingsError("; ".join(problems))
     data_dir = Path(values["CPU_PIPELINE_DATA_DIR"]).resolve()
@@ -322,6 +339,7 @@ def read(environ: Mapping[str, str] | None = None) -> Settings:
         max_runtime_seconds=values["CPU_PIPELINE_MAX_RUNTIME_SECONDS"],
         sensor_interval_seconds=values["CPU_PIPELINE_SENSOR_INTERVAL_SECONDS"],
         freshness_window_seconds=values["CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS"],
+        run_retention_days=values["CPU_PIPELINE_RUN_RETENTION_DAYS"],
         alert_webhook_url=values["ALERT_WEBHOOK_URL"],
         ui_base_url=values["CPU_PIPELINE_UI_BASE_URL"],
         dagster_pg_url=values["DAGSTER_PG_URL"],
@@ -332,6 +350,21 @@ def read(environ: Mapping[str, str] | None = None) -> Settings:
         dagster_home=Path(values["DAGSTER_HOME"]) if values["DAGSTER_HOME"] else None,
         given=frozenset(given),
     )
+
+
+def _retention_problems(values: Mapping[str, object], given: Mapping[str, str]) -> list[str]:
+    """The one rule between two variables: runs are kept at least as long as the freshness window, so
+    the runs the overdue alert and `health` may still need are never deleted (either variable may be
+    the one set wrong: the message names both)."""
+    days, window = values.get("CPU_PIPELINE_RUN_RETENTION_DAYS"), values.get("CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS")
+    if days is None or window is None or days * 86400 >= window:
+        return []
+    raw = given.get("CPU_PIPELINE_RUN_RETENTION_DAYS", BY_NAME["CPU_PIPELINE_RUN_RETENTION_DAYS"].default)
+    return [
+        f"CPU_PIPELINE_RUN_RETENTION_DAYS={raw!r}: below the freshness window "
+        f"(CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS={window}, {window / 86400:g} days): runs the overdue alert "
+        "may still need would be deleted; accepted: " + BY_NAME["CPU_PIPELINE_RUN_RETENTION_DAYS"].accepted
+    ]
 
 
 @functools.cache

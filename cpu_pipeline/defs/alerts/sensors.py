@@ -12,6 +12,9 @@ import dagster as dg
 
 from cpu_pipeline import settings
 from cpu_pipeline.defs.alerts.resources import AlertWebhook
+
+# The module, not the job: Dagster collects every definition a defs module holds at its top level.
+from cpu_pipeline.defs.maintenance import jobs as maintenance
 from cpu_pipeline.defs.recalculation.checks import ERROR_RATE
 from cpu_pipeline.lib.watched_runs import assets_targeted
 
@@ -59,11 +62,12 @@ def error_rate_figures(evaluation: dg.AssetCheckEvaluation) -> dict:
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=settings.current().sensor_interval_seconds,
     description="Alerts, once, when a run of the pipeline's assets fails, by the error gate, its maximum runtime, "
-    "or a crash, however it was launched (the UI, GraphQL, the schedule, the command line).",
+    "or a crash, however it was launched (the UI, GraphQL, the schedule, the command line); and when the "
+    "storage maintenance (`delete_old_runs`, no asset) fails.",
 )
 def alert_on_failed_run(context: dg.RunFailureSensorContext, alert_webhook: AlertWebhook) -> dg.SkipReason | None:
     run = context.dagster_run
-    if not assets_targeted(context):
+    if not assets_targeted(context) and run.job_name != maintenance.delete_old_runs.name:
         return dg.SkipReason(f"run {run.run_id} ({run.job_name}) targets none of this code location's assets")
     message = context.failure_event.message or ""
     evaluation = error_rate_evaluation(context.instance, run.run_id)
