@@ -53,6 +53,11 @@ def gadget() -> int:
     return 1
 
 
+@dg.asset_check(asset=gadget)
+def gadget_is_one() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
 @dg.asset
 def widget() -> int:
     print("widget computed")
@@ -108,8 +113,8 @@ def _run_folder(home: Path, run_id: str) -> Path:
 def test_the_job_deletes_old_runs_with_their_events_and_logs_and_keeps_the_latest_and_the_recent(postgres_url, tmp_path):
     home = tmp_path / "dagster_home"
     with postgres_instance(postgres_url, home) as instance:
-        first_gadget = dg.materialize([gadget], instance=instance).run_id
-        latest_gadget = dg.materialize([gadget], instance=instance).run_id
+        first_gadget = dg.materialize([gadget, gadget_is_one], instance=instance).run_id
+        latest_gadget = dg.materialize([gadget, gadget_is_one], instance=instance).run_id
         failed = broken.execute_in_process(instance=instance, raise_on_error=False).run_id
         recent_widget = dg.materialize([widget], instance=instance).run_id
         starting = _unfinished_run(instance, dg.DagsterRunStatus.STARTING)
@@ -129,6 +134,8 @@ def test_the_job_deletes_old_runs_with_their_events_and_logs_and_keeps_the_lates
             assert instance.get_run_by_id(run_id) is None
             assert instance.all_logs(run_id) == []
             assert not _run_folder(home, run_id).exists()
+        [check] = _check_history(instance)  # the first run's evaluation went with it; the latest stays
+        assert check.run_id == latest_gadget
         for run_id in (latest_gadget, recent_widget, starting, result.run_id):
             assert instance.get_run_by_id(run_id) is not None
         for run_id in (latest_gadget, recent_widget):
@@ -142,8 +149,9 @@ def test_the_job_deletes_old_runs_with_their_events_and_logs_and_keeps_the_lates
             "retention_days": 30,
             "runs_deleted": 2,
             "events_deleted": sum(events.values()),
+            "check_executions_deleted": 1,
             "compute_log_bytes_deleted": sum(log_bytes.values()),
-            "old_runs_kept_for_latest_materialization": 1,
+            "old_runs_kept_as_latest": 1,
         }
 
         # A second pass finds nothing more to delete, and keeps its own run and the first pass's.
@@ -151,6 +159,21 @@ def test_the_job_deletes_old_runs_with_their_events_and_logs_and_keeps_the_lates
         assert again.success and instance.get_run_by_id(result.run_id) is not None
         [output] = [event for event in instance.all_logs(again.run_id, of_type=dg.DagsterEventType.STEP_OUTPUT)]
         assert output.dagster_event.event_specific_data.metadata["runs_deleted"].value == 0
+
+
+def _check_history(instance: dg.DagsterInstance) -> list:
+    return list(instance.event_log_storage.get_asset_check_execution_history(gadget_is_one.check_key, limit=10))
+
+
+def test_an_old_run_holding_a_checks_latest_evaluation_is_kept_with_it(postgres_url, tmp_path):
+    with postgres_instance(postgres_url, tmp_path / "dagster_home") as instance:
+        checked = dg.materialize([gadget, gadget_is_one], instance=instance).run_id
+        unchecked = dg.materialize([gadget], instance=instance).run_id  # the latest materialisation, no check
+        for run_id in (checked, unchecked):
+            _make_old(postgres_url, run_id, 60)
+        removed = maintenance.delete_old_runs(instance, datetime.now(UTC), 30)
+        assert (removed.runs, removed.kept_latest) == (0, 2)
+        assert [execution.run_id for execution in _check_history(instance)] == [checked]
 
 
 def test_a_pass_never_deletes_the_run_it_is_told_to_keep_nor_a_run_in_progress(postgres_url, tmp_path):

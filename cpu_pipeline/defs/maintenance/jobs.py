@@ -16,8 +16,8 @@ def delete_runs_past_retention(context: dg.OpExecutionContext, clock: Clock) -> 
     days = settings.current().run_retention_days
     removed = maintenance.delete_old_runs(context.instance, clock.now(), days, keep={context.run_id})
     context.log.info(
-        f"cpu_pipeline.maintenance retention_days={days} runs_deleted={removed.runs} events_deleted={removed.events} "
-        f"compute_log_bytes_deleted={removed.compute_log_bytes} old_runs_kept_for_latest_materialization={removed.kept_latest}"
+        f"cpu_pipeline.maintenance retention_days={days} "
+        + " ".join(f"{key}={value.value}" for key, value in removed.metadata().items())
     )
     # A Nothing output stores no value: the metadata shows on the run's step output in the UI.
     return dg.Output(None, metadata={"retention_days": dg.MetadataValue.int(days), **removed.metadata()})
