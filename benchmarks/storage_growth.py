@@ -36,6 +36,7 @@ not. The databases and the home are removed afterwards.
 import argparse
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -137,12 +138,23 @@ class RunCopier:
         }
         self.statements = {}
         for table in ("runs", "run_tags", "event_logs", "asset_event_tags", "asset_check_executions"):
+            # The template's rows, kept aside once: the copies read them there, not from tables that grow.
+            if table == "asset_event_tags":
+                rows = "event_id IN (SELECT id FROM template_event_logs)"
+            else:
+                rows = "run_id IN (SELECT unnest(CAST(:templates AS text[])))"
+            connection.execute(
+                sa.text(f"CREATE TEMPORARY TABLE template_{table} AS SELECT * FROM {table} WHERE {rows}"),
+                {"templates": templates},
+            )
             columns = _columns(connection, table)
             values = ", ".join(self._value(name, kind) for name, kind in columns.items())
             if table == "asset_event_tags":
-                source = "asset_event_tags t JOIN event_map m ON t.event_id = m.old_id JOIN copies c ON c.new = m.new_run"
+                source = (
+                    "template_asset_event_tags t JOIN event_map m ON t.event_id = m.old_id JOIN copies c ON c.new = m.new_run"
+                )
             else:
-                source = f"{table} t JOIN copies c ON t.run_id = c.old"
+                source = f"template_{table} t JOIN copies c ON t.run_id = c.old"
             order = " ORDER BY c.seq, t.id RETURNING id" if table == "event_logs" else ""
             self.statements[table] = sa.text(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} FROM {source}{order}")
 
@@ -428,6 +440,9 @@ def main(argv: list[str] | None = None) -> int:
         "--without-maintenance", dest="maintenance", action="store_false", help="delete nothing; Dagster's tick retention"
     )
     args = parser.parse_args(argv)
+    # Stopped by Ctrl-C or SIGTERM (even when started with them ignored), it still drops its databases.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(f"stopped by signal {signum}"))
     args.report = sorted({int(day) for day in args.report.split(",") if int(day) <= args.days} | {args.days})
     server = sa.make_url(args.server_url)
     with (
