@@ -98,6 +98,15 @@ def default_freshness_warn(window_seconds: int) -> int | None:
     return max(window_seconds - FRESHNESS_WARN_LEAD_SECONDS, MINIMUM_FRESHNESS_SECONDS)
 
 
+def _days(value: str) -> int:
+    days = _whole_number(value)
+    if days is None:
+        raise ValueError("not a whole number of days above 0 (`30`, not `30d`)")
+    if days == 0:
+        raise ValueError("0 is not above 0")
+    return days
+
+
 def _port(value: str) -> int:
     port = _whole_number(value)
     if port is None or not 1 <= port <= 65535:
@@ -251,6 +260,14 @@ VARIABLES = (
         parse=_count,
     ),
     Variable(
+        "CPU_PIPELINE_RUN_RETENTION_DAYS",
+        "how long Dagster keeps a finished run, its events and its compute logs before the daily "
+        "`delete_old_runs` removes them (never the runs holding each asset's latest materialization)",
+        "a whole number of days, at least the freshness window",
+        "30",
+        parse=_days,
+    ),
+    Variable(
         "ALERT_WEBHOOK_URL",
         "where alerts are POSTed, Slack-compatible",
         "an `http://` or `https://` URL",
@@ -339,6 +356,7 @@ class Settings:
     freshness_window_seconds: int  # CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS
     freshness_warn_seconds: int | None  # CPU_PIPELINE_FRESHNESS_WARN_SECONDS, else `default_freshness_warn`
     tick_failures_before_alert: int  # CPU_PIPELINE_TICK_FAILURES_BEFORE_ALERT
+    run_retention_days: int  # CPU_PIPELINE_RUN_RETENTION_DAYS
     alert_webhook_url: str | None  # ALERT_WEBHOOK_URL
     ui_base_url: str  # CPU_PIPELINE_UI_BASE_URL
     dagster_pg_url: str | None  # DAGSTER_PG_URL
@@ -386,6 +404,7 @@ def read(environ: Mapping[str, str] | None = None) -> Settings:
         # Dagster's rule for a time-window freshness policy: the warning comes before the failure.
         reason = f"not below CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS ({window})"
         refuse(BY_NAME["CPU_PIPELINE_FRESHNESS_WARN_SECONDS"], given["CPU_PIPELINE_FRESHNESS_WARN_SECONDS"], reason)
+    problems += _retention_problems(values, given)
     if problems:
         raise SettingsError("; ".join(problems))
     data_dir = Path(values["CPU_PIPELINE_DATA_DIR"]).resolve()
@@ -400,6 +419,7 @@ def read(environ: Mapping[str, str] | None = None) -> Settings:
         freshness_window_seconds=window,
         freshness_warn_seconds=warn if warn is not None else default_freshness_warn(window),
         tick_failures_before_alert=values["CPU_PIPELINE_TICK_FAILURES_BEFORE_ALERT"],
+        run_retention_days=values["CPU_PIPELINE_RUN_RETENTION_DAYS"],
         alert_webhook_url=values["ALERT_WEBHOOK_URL"],
         ui_base_url=values["CPU_PIPELINE_UI_BASE_URL"],
         dagster_pg_url=values["DAGSTER_PG_URL"],
@@ -412,6 +432,21 @@ def read(environ: Mapping[str, str] | None = None) -> Settings:
         dagster_home=Path(values["DAGSTER_HOME"]) if values["DAGSTER_HOME"] else None,
         given=frozenset(given),
     )
+
+
+def _retention_problems(values: Mapping[str, object], given: Mapping[str, str]) -> list[str]:
+    """The one rule between two variables: runs are kept at least as long as the freshness window, so
+    the runs the overdue alert and `health` may still need are never deleted (either variable may be
+    the one set wrong: the message names both)."""
+    days, window = values.get("CPU_PIPELINE_RUN_RETENTION_DAYS"), values.get("CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS")
+    if days is None or window is None or days * 86400 >= window:
+        return []
+    raw = given.get("CPU_PIPELINE_RUN_RETENTION_DAYS", BY_NAME["CPU_PIPELINE_RUN_RETENTION_DAYS"].default)
+    return [
+        f"CPU_PIPELINE_RUN_RETENTION_DAYS={raw!r}: below the freshness window "
+        f"(CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS={window}, {window / 86400:g} days): runs the overdue alert "
+        "may still need would be deleted; accepted: " + BY_NAME["CPU_PIPELINE_RUN_RETENTION_DAYS"].accepted
+    ]
 
 
 @functools.cache

@@ -95,11 +95,25 @@ JOBS = {
         "partitions": None,
         "described": True,
     },
+    "delete_old_runs": {  # storage maintenance: no asset, no pool
+        "assets": set(),
+        "checks": set(),
+        "tags": {},
+        "partitions": None,
+        "described": True,
+    },
 }
 SCHEDULES = {
     "recalculate_cpu_metrics_nightly": {
         "job": "recalculate_cpu_metrics",
         "cron": "30 2 * * *",
+        "timezone": "UTC",
+        "default_status": dg.DefaultScheduleStatus.RUNNING,
+        "described": True,
+    },
+    "delete_old_runs_daily": {
+        "job": "delete_old_runs",
+        "cron": "15 4 * * *",
         "timezone": "UTC",
         "default_status": dg.DefaultScheduleStatus.RUNNING,
         "described": True,

@@ -127,6 +127,7 @@ BAD_VALUES = {
     "CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS": ("59", "below 60 seconds"),
     "CPU_PIPELINE_FRESHNESS_WARN_SECONDS": ("93600", "not below CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS (93600)"),
     "CPU_PIPELINE_TICK_FAILURES_BEFORE_ALERT": ("0", "not a whole number above 0"),
+    "CPU_PIPELINE_RUN_RETENTION_DAYS": ("30d", "not a whole number of days above 0"),
     "ALERT_WEBHOOK_URL": ("hooks.example/Secret-token", "not an http:// or https:// URL"),
     "CPU_PIPELINE_UI_BASE_URL": ("localhost:3000", "not an http:// or https:// URL"),
     "DAGSTER_PG_URL": ("sqlite:////srv/dagster.sqlite", "Dagster's storage needs PostgreSQL"),
@@ -208,6 +209,33 @@ def test_reading_the_default_settings_imports_no_dagster():
         env={key: value for key, value in os.environ.items() if not key.startswith(("CPU_PIPELINE_", "DAGSTER_"))},
     ).stdout
     assert loaded.strip() == "False"
+
+
+def test_a_run_retention_of_zero_days_is_said_to_be_no_more_than_zero():
+    with pytest.raises(settings.SettingsError, match=r"^CPU_PIPELINE_RUN_RETENTION_DAYS='0': 0 is not above 0; accepted: "):
+        settings.read({"CPU_PIPELINE_RUN_RETENTION_DAYS": "0"})
+
+
+@pytest.mark.parametrize("value", ["-3", "2.5", "a month"])
+def test_a_run_retention_that_is_no_whole_number_of_days_is_refused(value):
+    with pytest.raises(settings.SettingsError, match=r"^CPU_PIPELINE_RUN_RETENTION_DAYS=.*not a whole number of days above 0"):
+        settings.read({"CPU_PIPELINE_RUN_RETENTION_DAYS": value})
+
+
+def test_the_run_retention_defaults_to_30_days_and_is_refused_below_the_freshness_window():
+    assert settings.read({}).run_retention_days == 30
+    assert settings.read({"CPU_PIPELINE_RUN_RETENTION_DAYS": "2"}).run_retention_days == 2  # 48 h >= 26 h
+    with pytest.raises(settings.SettingsError) as failure:
+        settings.read({"CPU_PIPELINE_RUN_RETENTION_DAYS": "1"})  # 24 h, below the default window of 26 h
+    message = str(failure.value)
+    window = "(CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS=93600"
+    assert message.startswith(f"CPU_PIPELINE_RUN_RETENTION_DAYS='1': below the freshness window {window}")
+    assert message.endswith(f"; accepted: {settings.BY_NAME['CPU_PIPELINE_RUN_RETENTION_DAYS'].accepted}")
+    assert "\n" not in message
+    # The window is the other side of the rule: a longer window refuses the default retention.
+    with pytest.raises(settings.SettingsError, match="CPU_PIPELINE_RUN_RETENTION_DAYS='30': below the freshness window"):
+        settings.read({"CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS": str(31 * 86400)})
+    assert settings.read({"CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS": str(30 * 86400)}).run_retention_days == 30
 
 
 def test_the_log_level_is_passed_on_as_dagster_spells_it():

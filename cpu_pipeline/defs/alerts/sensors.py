@@ -18,6 +18,9 @@ from dagster._utils.tags import get_boolean_tag_value
 
 from cpu_pipeline import settings
 from cpu_pipeline.defs.alerts.resources import AlertWebhook
+
+# The module, not the job: Dagster collects every definition a defs module holds at its top level.
+from cpu_pipeline.defs.maintenance import jobs as maintenance
 from cpu_pipeline.defs.recalculation.checks import ERROR_RATE
 from cpu_pipeline.lib.watched_runs import assets_targeted
 
@@ -89,12 +92,13 @@ def error_rate_figures(evaluation: dg.AssetCheckEvaluation) -> dict:
     minimum_interval_seconds=settings.current().sensor_interval_seconds,
     description="Alerts, once, when a run of the pipeline's assets fails, by the error gate, its maximum runtime, "
     "or a crash, however it was launched (the UI, GraphQL, the schedule, the command line); for a run that "
-    "Dagster will retry, only when the retry fails too.",
+    "Dagster will retry, only when the retry fails too; and when the storage maintenance (`delete_old_runs`, "
+    "no asset) fails.",
 )
 def alert_on_failed_run(context: dg.RunFailureSensorContext, alert_webhook: AlertWebhook) -> dg.SkipReason | None:
     # Read again: the tags as they are now, `dagster/will_retry` included (will_be_retried).
     run = context.instance.get_run_by_id(context.dagster_run.run_id) or context.dagster_run
-    if not assets_targeted(context):
+    if not assets_targeted(context) and run.job_name != maintenance.delete_old_runs.name:
         return dg.SkipReason(f"run {run.run_id} ({run.job_name}) targets none of this code location's assets")
     if will_be_retried(context.instance, run):
         return dg.SkipReason(f"run {run.run_id} ({run.job_name}) failed and will be retried: its retry's outcome decides")

@@ -107,6 +107,23 @@ def test_a_failed_run_of_no_asset_of_the_code_location_sends_nothing(webhook):
     assert webhook.received == []
 
 
+def test_a_failed_storage_maintenance_sends_run_failed(webhook, monkeypatch):
+    from cpu_pipeline.definitions import defs
+    from cpu_pipeline.ops import maintenance
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("storage unreachable")
+
+    monkeypatch.setattr(maintenance, "delete_old_runs", fails)
+    with dg.instance_for_test() as instance:
+        ticks = _alerts_for(alert_on_failed_run, instance, AlertWebhook(url=webhook.url))
+        result = defs.resolve_job_def("delete_old_runs").execute_in_process(instance=instance, raise_on_error=False)
+        assert not result.success
+        ticks.tick()
+    [alert] = webhook.received
+    assert (alert["event"], alert["job"], alert["run_id"]) == ("run_failed", "delete_old_runs", result.run_id)
+
+
 class _ListLog:
     def __init__(self):
         self.lines = []
