@@ -3,7 +3,7 @@ materialisation of everything launched from it, the write-back's metadata, and t
 before and after its first snapshot.
 
 Screenshots land in artifacts/ (git-ignored): lineage.png, run_success.png, history_before.png and
-history_snapshots.png, among others; docs/ keeps copies of those the README shows.
+history_snapshots.png, among others; docs/ keeps copies of those the README and the docs pages show.
 """
 
 import contextlib
@@ -168,7 +168,7 @@ def test_the_history_has_no_phantom_partitions_and_materialize_all_takes_todays_
         page.goto(history_page + "?view=events")
         expect(page.get_by_text(today).first).to_be_visible()
         expect(page.get_by_text("Missing")).to_have_count(0)
-        page.screenshot(path=ARTIFACTS / "history_snapshots.png")  # copied to docs/ for the README
+        page.screenshot(path=ARTIFACTS / "history_snapshots.png")  # copied to docs/ for docs/price_history.md
     materializations = served.graphql(
         """{ assetOrError(assetKey: {path: ["cpu_analytics_history"]}) { ... on Asset {
              assetMaterializations { runId partition } definition { isPartitioned } } } }"""

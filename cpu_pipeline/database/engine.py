@@ -527,7 +527,7 @@ def missing_table(table: str) -> str:
         )
     return (
         f"the pipeline's table `{table}` does not exist: the database's owner creates it (and its schema) once with "
-        "`cpu-pipeline setup` (see README, The application database)"
+        "`cpu-pipeline setup` (see docs/application_database.md)"
     )
 
 

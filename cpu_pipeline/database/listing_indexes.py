@@ -2,7 +2,7 @@
 pipeline that would otherwise scan or sort the whole table.
 
 The jobs never create them (they run with no such privilege) and work without them, only slower. Deal
-Brain's Alembic autogenerate proposes dropping an index its models lack: the README says how to keep
+Brain's Alembic autogenerate proposes dropping an index its models lack: docs/application_database.md says how to keep
 them (its env.py's `include_name`, or the index in its model).
 """
 

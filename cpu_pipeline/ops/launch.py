@@ -1,7 +1,7 @@
 """Launch `recalculate_cpu_metrics` on a running Dagster through its GraphQL API.
 
 This is what Deal Brain's `POST /v1/cpus/recalculate-metrics` does instead of recalculating itself
-(README, "Switching over from Deal Brain's Celery task", shows the same lines to copy): the run goes
+(docs/switching_over.md shows the same lines to copy): the run goes
 through the served stack like the nightly one, so it queues behind any recalculation in progress
 (the pool `cpu_metrics`), is checked and gated the same way, and alerts when it fails.
 

@@ -17,7 +17,7 @@ ROOT = served.ROOT
 
 def test_the_code_location_has_one_name_everywhere():
     dg_project = DgContext.for_project_environment(ROOT, {"cli": {"suppress_warnings": ["project_and_activated_venv_mismatch"]}})
-    readme = (ROOT / "README.md").read_text()
+    switching_over = (ROOT / "docs/switching_over.md").read_text()
     names = {
         "workspace.yaml (make dev)": [
             origin.location_name for origin in location_origins_from_yaml_paths([str(ROOT / "workspace.yaml")])
@@ -31,6 +31,6 @@ def test_the_code_location_has_one_name_everywhere():
         ],
         "pyproject.toml [tool.dg.project] (dg dev, dg launch)": [dg_project.code_location_name],
         "the tests' LOCATION": [served.LOCATION],
-        "the README's launch": sorted(set(re.findall(r'repository_location_name="([^"]+)"', readme))),
+        "docs/switching_over.md's launch": sorted(set(re.findall(r'repository_location_name="([^"]+)"', switching_over))),
     }
     assert names == dict.fromkeys(names, [launch.LOCATION])
