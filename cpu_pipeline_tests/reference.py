@@ -1,11 +1,11 @@
 """Deal Brain's CPU analytics recomputed one CPU at a time, from the rows as written.
 
 Written from Deal Brain's own task (`CPUAnalyticsService.calculate_price_targets` and
-`calculate_performance_value`) and the README, independently of `cpu_pipeline.analytics`, as the
+`calculate_performance_value`) and docs/rules.md, independently of `cpu_pipeline.analytics`, as the
 oracle of the property tests: the stored doubles go into Python's `statistics.mean` and
 `statistics.stdev`, and the results through Python's `round()`, exactly as the task does; the
 percentile is `(better / peers) * 100` in floats. What the task lacks, the pipeline's notion of a
-CPU in error, follows the README.
+CPU in error, follows docs/rules.md ("Errors and the gate").
 """
 
 import math

@@ -53,7 +53,7 @@ def _seed_history(url: str, good_by_day: dict[date, dict[int, float]]) -> None:
 
 
 def _good(prices: list[float]) -> float:
-    """Deal Brain's rule, as the README says: Python's round of the float mean of the stored prices."""
+    """Deal Brain's rule, as docs/rules.md says: Python's round of the float mean of the stored prices."""
     return round(statistics.mean(prices), 2)
 
 
