@@ -68,7 +68,7 @@ def build_alert(event: str, summary: str, run: dg.DagsterRun, link: str, error_r
         "job": run.job_name,
         "what_happened": summary,
         "run_url": link,
-        **({"retry_number": int(retry)} if retry else {}),
+        **({"retry_number": int(retry), "first_run_id": run.root_run_id} if retry else {}),
         **({key: error_rate[key] for key in ("error_rate", "cpus_in_error", "cpus_total")} if error_rate else {}),
     }
 

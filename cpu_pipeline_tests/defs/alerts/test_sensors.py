@@ -192,7 +192,8 @@ def test_a_crashed_run_that_will_be_retried_alerts_only_when_its_retry_fails(web
         assert webhook.received == []
     else:
         [alert] = webhook.received
-        assert (alert["event"], alert["run_id"], alert["retry_number"]) == ("run_failed", retry.run_id, 1)
+        fields = (alert["event"], alert["run_id"], alert["retry_number"], alert["first_run_id"])
+        assert fields == ("run_failed", retry.run_id, 1, first.run_id)
         assert f"on its retry 1 (the first attempt: run {first.run_id[:8]})" in alert["text"]
 
 
