@@ -36,17 +36,49 @@ def error_rate(performance: pd.DataFrame) -> float:
     return float(performance["error"].notna().mean()) if len(performance) else 0.0
 
 
-def best_value(performance: pd.DataFrame, count: int = 10) -> pd.DataFrame:
-    """The `count` CPUs with the lowest dollars per multi-thread mark (best first)."""
-    valued = performance.dropna(subset=["dollar_per_mark_multi"])
+# The least confidence a CPU's price targets need for the best-value ranking: a CPU priced from one
+# or two listings would otherwise head it on a price nobody can count on (issue 20).
+RANKED_CONFIDENCE = "medium"
+RANKED_MIN_SAMPLE = dict(CONFIDENCE_BY_MIN_SAMPLE)[RANKED_CONFIDENCE]
+BEST_VALUE_RULE = (
+    f"Lowest $ per multi-thread PassMark point first; ranked only among CPUs with at least "
+    f"`{RANKED_CONFIDENCE}` confidence ({RANKED_MIN_SAMPLE}+ listings priced, n)."
+)
+# Short headers, so that a preview's columns fit beside the CPU names (the schema of a table value
+# describes each with its full name's description, column_descriptions.py).
+PREVIEW_HEADERS = {
+    "cpu_id": "id",
+    "price_target_good": "good",
+    "price_target_great": "great",
+    "price_target_fair": "fair",
+    "price_target_stddev": "sd",
+    "price_target_sample_size": "n",
+    "price_target_confidence": "confidence",
+    "dollar_per_mark_single": "$/single",
+    "dollar_per_mark_multi": "$/multi",
+    "performance_value_percentile": "percentile",
+    "performance_value_rating": "rating",
+}
+
+
+def best_value(price_targets: pd.DataFrame, performance: pd.DataFrame, count: int = 10) -> pd.DataFrame:
+    """The `count` CPUs with the lowest dollars per multi-thread mark (best first) among those whose
+    targets have at least `RANKED_CONFIDENCE`: `name`, `$/multi`, `percentile`, `rating`, `n` (the
+    sample size) and `confidence` (`PREVIEW_HEADERS`). Few and short columns: the UI shows a short
+    Markdown value (under 1,000 characters) inline, without a dialog."""
+    merged = _per_cpu(price_targets, performance)
+    ranked = [label for label, minimum in CONFIDENCE_BY_MIN_SAMPLE if minimum >= RANKED_MIN_SAMPLE]
+    valued = merged[merged["price_target_confidence"].isin(ranked)].dropna(subset=["dollar_per_mark_multi"])
     columns = [
         "name",
         "dollar_per_mark_multi",
-        "dollar_per_mark_single",
         "performance_value_percentile",
         "performance_value_rating",
+        "price_target_sample_size",
+        "price_target_confidence",
     ]
-    return valued.sort_values(["percentile_unrounded", "name"]).head(count)[columns].reset_index(drop=True)
+    best = valued.sort_values(["percentile_unrounded", "name"]).head(count)[columns].reset_index(drop=True)
+    return best.rename(columns=PREVIEW_HEADERS)
 
 
 # The columns of the catalogue, one row per CPU: what an operator looks a CPU up for.
