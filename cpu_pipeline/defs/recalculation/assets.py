@@ -171,10 +171,10 @@ def cpu_analytics(
                 write_back.best_value(cpu_price_targets, performance.per_cpu, PREVIEW_ROWS), caption=write_back.BEST_VALUE_RULE
             ),
             "errors": markdown(performance.errors.head(PREVIEW_ROWS * 2)),
-            # Every CPU, by name, found with the browser's search; `cpu-pipeline show` gives one. A table
-            # value, listed inline from its top: as Markdown, its dialog opened at its bottom (the UI
-            # focuses the dialog's Close button, below thousands of rows).
-            "catalogue": table(catalogue, write_back.PREVIEW_HEADERS),
+            # Every CPU, by name, found with the browser's search; `cpu-pipeline show` gives all of one.
+            # A table value, listed inline from its top with the columns its place on the page fits:
+            # as Markdown, its dialog opened at its bottom (the UI focuses the Close button below it).
+            "catalogue": table(catalogue[write_back.CATALOGUE_PREVIEW_COLUMNS], write_back.PREVIEW_HEADERS),
         },
         check_results=checks.write_back_results(total, written, in_error),
     )
