@@ -49,17 +49,11 @@ BEST_VALUE_RULE = (
 # Short headers, so that a preview's columns fit beside the CPU names (the schema of a table value
 # describes each with its full name's description, column_descriptions.py).
 PREVIEW_HEADERS = {
-    "cpu_id": "id",
     "price_target_good": "good",
-    "price_target_great": "great",
-    "price_target_fair": "fair",
-    "price_target_stddev": "sd",
     "price_target_sample_size": "n",
     "price_target_confidence": "confidence",
-    "dollar_per_mark_single": "$/single",
     "dollar_per_mark_multi": "$/multi",
     "performance_value_percentile": "percentile",
-    "performance_value_rating": "rating",
 }
 
 
