@@ -39,6 +39,7 @@ def run(args: argparse.Namespace, configured: settings.Settings) -> int:
 
     from cpu_pipeline.database.engine import masked
     from cpu_pipeline.definitions import defs
+    from cpu_pipeline.lib.metadata import plain_text
     from cpu_pipeline.ops import run_console
 
     instance = dg.DagsterInstance.get() if configured.dagster_home else dg.DagsterInstance.ephemeral()
@@ -61,8 +62,8 @@ def run(args: argparse.Namespace, configured: settings.Settings) -> int:
             "  ".join(f"{name}={metadata[name]}" for name in SUMMARY_FIGURES)
             + f"  error_rate={metadata['error_rate_percent']:.2f}%"
         )
-        print("\nTen best-value CPUs (lowest $ per multi-thread PassMark point):")
-        print(metadata["best_value"])
+        print("\nTen best-value CPUs:")
+        print(plain_text(metadata["best_value"]))
     for line in run_console.failure_summary(result.all_events):
         print(line, file=sys.stderr)
     return 0 if result.success else 1

@@ -2,7 +2,7 @@
 the descriptions of the column schemas the Dagster UI shows (`lib/metadata.column_schema`)."""
 
 COLUMN_DESCRIPTIONS = {
-    "id": "The CPU's id in Deal Brain (listings: the listing's id)",
+    "id": "The CPU's id in Deal Brain's `cpu` table",
     "cpu_id": "The CPU's id in Deal Brain's `cpu` table",
     "name": "The CPU's name, as stored",
     "manufacturer": "The CPU's manufacturer",
@@ -10,6 +10,15 @@ COLUMN_DESCRIPTIONS = {
     "cpu_mark_single": "PassMark single-thread score",
     "status": "The listing's status; only `active` listings count",
     "adjusted_price_usd": "The listing's adjusted price, in dollars (the list price is never used)",
+    "active_listings": "How many of the CPU's listings are `active`",
+    "price_sum": "Sum of the ordinary usable prices (1e-100 to 1e100), in dollars, as a float",
+    "price_sum_of_squares": "Sum of the squares of those prices, as a float",
+    "extreme_prices": "Usable prices outside 1e-100 to 1e100 (the CPU is then recomputed exactly)",
+    "price_q1": "First quartile of the usable prices, in dollars (PostgreSQL's percentile_cont)",
+    "price_q3": "Third quartile of the usable prices, in dollars (PostgreSQL's percentile_cont)",
+    "invalid_prices": "Active listings whose adjusted price is not a finite number (the CPU is in error)",
+    "first_invalid_listing": "The smallest id of those listings, else empty",
+    "first_invalid_price": "That listing's adjusted price, as stored",
     "sample_size": "How many active listings with a positive adjusted price the targets come from",
     "price_target_sample_size": "How many active listings with a positive adjusted price the targets come from",
     "mean_price": "Mean adjusted price of those listings, in dollars, unrounded",
@@ -20,6 +29,7 @@ COLUMN_DESCRIPTIONS = {
     "price_target_stddev": "Sample standard deviation of the prices, in dollars",
     "price_target_confidence": "high (10+ prices), medium (5-9), low (2-4), insufficient (under 2: no targets)",
     "price_error": "Why the CPU's listings put it in error, else empty",
+    "recomputed_exactly": "The float sums could not decide a written value: recomputed exactly from the prices",
     "wide_price_range": "The standard deviation exceeds 30% of the mean",
     "outlier_count": "How many of its prices lie outside the 1.5 IQR fences (4+ prices)",
     "dollar_per_mark_single": "Dollars per single-thread PassMark point (mean price / score)",

@@ -13,7 +13,7 @@ from cpu_pipeline.lib.clock import Clock
 
 RECALCULATION = [
     recalculation.cpus,
-    recalculation.listings,
+    recalculation.listing_figures,
     recalculation.cpu_price_targets,
     recalculation.cpu_performance_metrics,
     recalculation.cpu_analytics,

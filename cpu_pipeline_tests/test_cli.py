@@ -117,7 +117,7 @@ def test_run_prints_a_failed_steps_whole_reason_first_line_first(sqlite_url, cap
     assert cli.main(["run"]) == 1
     errors = capsys.readouterr().err.splitlines()
     # The step's own error, not Dagster's wrapper around it ("Error occurred while executing op ...").
-    assert errors[-1].startswith("failed: listings: table `listing` has no column `adjusted_price_usd`: ")
+    assert errors[-1].startswith("failed: listing_figures: table `listing` has no column `adjusted_price_usd`: ")
     assert errors[-1].endswith("run its migrations (alembic upgrade head)")
 
 
@@ -148,7 +148,7 @@ def test_run_on_a_missing_database_prints_its_cause_once_for_both_loads_and_is_n
     started = time.monotonic()
     [failure] = _run_failures(capsys)
     assert time.monotonic() - started < 1 + 2 + 4  # no retry waited for
-    assert failure.startswith('failed: cpus, listings: database "no_such_database_e11" does not exist on 127.0.0.1:')
+    assert failure.startswith('failed: cpus, listing_figures: database "no_such_database_e11" does not exist on 127.0.0.1:')
 
 
 def test_run_on_a_known_cause_prints_the_progress_and_the_cause_without_a_traceback(capsys, monkeypatch, tmp_path):
@@ -160,7 +160,7 @@ def test_run_on_a_known_cause_prints_the_progress_and_the_cause_without_a_traceb
     assert 'STEP_FAILURE - Execution of step "cpus" failed.' in console  # the progress
     assert "Stack Trace" not in console and "Traceback" not in console and 'File "' not in console
     [failure] = [line for line in printed.err.splitlines() if line.startswith("failed: ")]
-    assert failure.startswith(f"failed: cpus, listings: the SQLite database {tmp_path / 'missing.sqlite'} does not exist")
+    assert failure.startswith(f"failed: cpus, listing_figures: the SQLite database {tmp_path / 'missing.sqlite'} does not exist")
     assert "sqlite:////absolute/path with four slashes" in failure
     assert len(console.splitlines()) < 20  # 297 lines before this printed the cause alone
 
@@ -171,7 +171,7 @@ def test_run_verbose_keeps_dagsters_tracebacks(capsys, monkeypatch, tmp_path):
     assert cli.main(["run", "--verbose"]) == 1
     errors = capsys.readouterr().err
     assert "Stack Trace:" in errors and 'File "' in errors
-    assert [line for line in errors.splitlines() if line.startswith("failed: ")][0].startswith("failed: cpus, listings: ")
+    assert [line for line in errors.splitlines() if line.startswith("failed: ")][0].startswith("failed: cpus, listing_figures: ")
 
 
 def test_run_on_an_unknown_error_keeps_its_traceback(sqlite_url, capsys, monkeypatch):
@@ -196,12 +196,12 @@ def test_run_with_a_wrong_password_or_host_prints_the_cause_at_once(capsys, monk
     with refusing_server("28P01", 'password authentication failed for user "deal_brain"', asks_password=True) as port:
         monkeypatch.setenv("DATABASE_URL", f"postgresql://deal_brain:s3cr3t@127.0.0.1:{port}/deal_brain")
         [failure] = _run_failures(capsys)
-    assert failure.startswith(f'failed: cpus, listings: wrong password for user "deal_brain" on 127.0.0.1:{port}')
+    assert failure.startswith(f'failed: cpus, listing_figures: wrong password for user "deal_brain" on 127.0.0.1:{port}')
     monkeypatch.setenv("DATABASE_URL", "postgresql://deal_brain:s3cr3t@db.invalid/deal_brain")
     assert cli.main(["run"]) == 1
     errors = capsys.readouterr().err
     [failure] = [line for line in errors.splitlines() if line.startswith("failed: ")]
-    assert failure.startswith('failed: cpus, listings: unknown database host "db.invalid" (no such name in DNS)')
+    assert failure.startswith('failed: cpus, listing_figures: unknown database host "db.invalid" (no such name in DNS)')
     assert "retries" not in failure and "RetryRequested" not in errors
 
 
@@ -211,7 +211,7 @@ def test_run_on_a_server_that_is_down_prints_the_cause_first_then_that_the_retri
     monkeypatch.setenv("DATABASE_URL", f"postgresql://deal_brain@127.0.0.1:{port}/deal_brain")
     assert cli.main(["run"]) == 1
     [failure] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("failed: ")]
-    assert failure.startswith(f"failed: cpus, listings: the database server at 127.0.0.1:{port} refuses connections")
+    assert failure.startswith(f"failed: cpus, listing_figures: the database server at 127.0.0.1:{port} refuses connections")
     assert failure.endswith("(still so after the step's retries)")
 
 
@@ -238,7 +238,7 @@ def test_run_without_the_privilege_to_read_names_the_grants_command(postgres_url
     with login_role(postgres_url) as role:
         monkeypatch.setenv("DATABASE_URL", sa.make_url(postgres_url).set(username=role).render_as_string(hide_password=False))
         failures = _run_failures(capsys)
-    assert failures[0].startswith(f'failed: cpus, listings: role "{role}" has no privilege for table cpu: ')
+    assert failures[0].startswith(f'failed: cpus, listing_figures: role "{role}" has no privilege for table cpu: ')
     assert f"`cpu-pipeline grants --role {role}`" in failures[0]
 
 

@@ -16,8 +16,8 @@ DEAL_BRAIN_TABLES = {"deal_brain/cpu": "cpu", "deal_brain/listing": "listing"}
 # The recalculation's five assets, all the job runs.
 EXPECTED_DEPENDENCIES = {
     "cpus": {"deal_brain/cpu"},
-    "listings": {"deal_brain/listing"},
-    "cpu_price_targets": {"cpus", "listings"},
+    "listing_figures": {"deal_brain/listing"},
+    "cpu_price_targets": {"cpus", "listing_figures"},
     "cpu_performance_metrics": {"cpus", "cpu_price_targets"},
     "cpu_analytics": {"cpu_price_targets", "cpu_performance_metrics"},
 }
@@ -61,7 +61,7 @@ def _asset(
 ASSETS = {
     **{key: _asset("deal_brain", {DATABASE}, table=table) for key, table in DEAL_BRAIN_TABLES.items()},
     "cpus": _asset("cpu_metrics", {"pandas", DATABASE}),
-    "listings": _asset("cpu_metrics", {"pandas", DATABASE}),
+    "listing_figures": _asset("cpu_metrics", {"pandas", DATABASE}),
     "cpu_price_targets": _asset("cpu_metrics", {"pandas", DATABASE}),  # reads the prices of CPUs it recomputes
     "cpu_performance_metrics": _asset("cpu_metrics", {"pandas"}),
     # (fail window, warn window): CPU_PIPELINE_FRESHNESS_WINDOW_SECONDS, CPU_PIPELINE_FRESHNESS_WARN_SECONDS.

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from cpu_pipeline.analytics.write_back import BEST_VALUE_RULE
 from cpu_pipeline.database import demo_catalogue, schema
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, cpu, listings_for
@@ -240,6 +241,12 @@ def test_the_quickstart_fills_the_embedded_default_and_prints_a_summary(tmp_path
     assert "recalculate_cpu_metrics: SUCCESS" in result.stdout
     assert "cpus_total=300  cpus_written=300" in result.stdout
     assert "Ten best-value CPUs" in result.stdout
+    # Ranked only among CPUs with at least medium confidence, said above the list, n and confidence beside each.
+    best = result.stdout.split("Ten best-value CPUs:\n", 1)[1]
+    assert best.startswith(BEST_VALUE_RULE + "\n\n| name | $/multi | percentile | n | confidence |\n")
+    ranked = [line.split(" | ") for line in best.splitlines()[6:16]]
+    assert len(ranked) == 10 and all(row[-1] in ("high |", "medium |") and int(row[-2]) >= 5 for row in ranked)
+    assert "\u00a0" not in result.stdout  # names as stored, copied from the terminal
     embedded = f"sqlite:///{tmp_path / 'data' / 'cpu_pipeline.sqlite'}"
     assert catalogues.cpu_table(embedded)["price_target_updated_at"].notna().all()
     # A second run finds the catalogue in place and recalculates it rather than refilling it.

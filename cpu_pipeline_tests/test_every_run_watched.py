@@ -125,7 +125,7 @@ def _launch(served: Served, how: str) -> str:
 
 def _launch_failing(served: Served, how: str) -> str:
     if how == "single_asset":
-        return served.launch(job="__ASSET_JOB", asset_selection=["listings"])
+        return served.launch(job="__ASSET_JOB", asset_selection=["listing_figures"])
     return _launch(served, how)
 
 
@@ -198,8 +198,8 @@ def test_a_successful_recalculation_is_snapshotted_however_launched(served):
 
 @pytest.fixture
 def listing_table_missing(served):
-    """Every recalculation fails at `listings` while the table is away (and so would a single
-    `listings`); it is put back afterwards."""
+    """Every recalculation fails at `listing_figures` while the table is away (and so would a single
+    `listing_figures`); it is put back afterwards."""
     engine = sa.create_engine(served.app_url)
     with engine.begin() as connection:
         connection.execute(sa.text("ALTER TABLE listing RENAME TO listing_away"))

@@ -133,7 +133,7 @@ def test_a_transient_connection_error_on_the_loads_is_retried_with_backoff(postg
         proxy.close()
     assert result.success
     retried = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
-    assert {e.step_key for e in retried} == {"cpus", "listings"}
+    assert {e.step_key for e in retried} == {"cpus", "listing_figures"}
     assert len(retried) == 2  # one refused attempt each, then success
     _assert_worked_values(postgres_url)
 
@@ -189,8 +189,8 @@ def test_a_connection_cut_midway_through_the_bulk_read_is_retried(postgres_url):
     result = outcome["result"]
     assert result.success
     retried = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
-    assert [e.step_key for e in retried] == ["listings"]  # cut once, read again in full
-    [loaded] = result.asset_materializations_for_node("listings")
+    assert [e.step_key for e in retried] == ["listing_figures"]  # cut once, read again in full
+    [loaded] = result.asset_materializations_for_node("listing_figures")
     assert loaded.metadata["active_listings"].value == MANY_LISTINGS + len(WORKED_HIGH) + len(WORKED_MEDIUM) + 2 * 37
     _assert_worked_values(postgres_url)
 
@@ -251,7 +251,7 @@ def test_a_mistake_in_the_url_fails_at_once_with_its_cause_and_is_never_retried(
     assert not [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
     assert time.monotonic() - started < 1 + 2 + 4  # no backoff waited
     failures = [e for e in result.all_events if e.is_step_failure]
-    assert {e.step_key for e in failures} == {"cpus", "listings"}
+    assert {e.step_key for e in failures} == {"cpus", "listing_figures"}
     for failure in failures:
         root = failure.step_failure_data.error
         while root.cause is not None:
@@ -268,7 +268,7 @@ def test_a_missing_column_names_table_and_column_and_is_not_retried(postgres_url
     assert not result.success
     assert not [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
     [failure] = [e for e in result.all_events if e.is_step_failure]
-    assert failure.step_key == "listings"
+    assert failure.step_key == "listing_figures"
     assert "table `listing` has no column `adjusted_price_usd`" in failure.step_failure_data.error.to_string()
     pd.testing.assert_frame_equal(catalogues.cpu_table(postgres_url), before)
 

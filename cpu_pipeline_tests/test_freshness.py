@@ -105,11 +105,11 @@ def test_one_update_of_a_price_reaches_its_cpus_targets_within_60_s(fresh_stack)
     [run] = _wait_for_change_runs(fresh_stack, runs_before + 1)[runs_before:]
     assert run["status"] == "SUCCESS"
     # The daemon stored the change as an observation of Deal Brain's `listing`, its data version the
-    # signal; the run's `listings` names that version as its input: the UI shows what changed and what followed.
+    # signal; the run's `listing_figures` names that version as its input: the UI shows what changed and what followed.
     signal = _tags(run)[LISTING_CHANGE_TAG]
     assert signal in [_tags(observation).get("dagster/data_version") for observation in _events(fresh_stack, "observations")]
-    [listings] = [event for event in _events(fresh_stack, "materializations", "listings") if event["runId"] == run["runId"]]
-    assert _tags(listings)["dagster/input_data_version/deal_brain/listing"] == signal
+    [figures] = [event for event in _events(fresh_stack, "materializations", "listing_figures") if event["runId"] == run["runId"]]
+    assert _tags(figures)["dagster/input_data_version/deal_brain/listing"] == signal
 
 
 def _tags(item: dict) -> dict[str, str]:

@@ -116,9 +116,40 @@ def test_materialize_all_from_the_ui_succeeds_and_shows_the_metadata(served, pag
     page.goto(served.stack.url + "/assets/cpu_analytics")
     for key in ("cpus_total", "cpus_written", "cpus_in_error", "error_rate_percent", "best_value"):
         expect(page.get_by_text(key, exact=True).first).to_be_visible()
-    page.get_by_text("[Show Markdown]").first.click()
-    expect(page.get_by_role("dialog").get_by_text("dollar_per_mark_multi")).to_be_visible()
     page.screenshot(path=ARTIFACTS / "cpu_analytics_metadata.png")
+    # The ten best-value CPUs inline (a short Markdown value), the rule above them, n and confidence beside.
+    best_value = page.get_by_role("row").filter(has=page.get_by_text("best_value", exact=True))
+    best_value.scroll_into_view_if_needed()
+    expect(best_value.get_by_text("ranked only among CPUs with at least")).to_be_visible()
+    expect(best_value.get_by_role("columnheader")).to_have_text(["name", "$/multi", "percentile", "n", "confidence"])
+    confidences = best_value.locator("tbody tr td:nth-child(5)").all_inner_texts()
+    assert len(confidences) == 10 and set(confidences) <= {"high", "medium"}, confidences
+    _assert_names_on_one_line(best_value)
+    _assert_columns_fit(best_value)
+    page.screenshot(path=ARTIFACTS / "best_value.png")
+
+
+def _assert_names_on_one_line(entry) -> None:
+    """Every CPU name of a metadata entry's table on one line: its cell no taller than the header's."""
+    heights = entry.evaluate(
+        """entry => {
+          const column = [...entry.querySelectorAll('th')].findIndex(th => th.textContent.trim() === 'name');
+          const line = entry.querySelector('th').getBoundingClientRect().height;
+          return [...entry.querySelectorAll('tbody tr')].map(tr => tr.children[column].getBoundingClientRect().height / line);
+        }"""
+    )
+    assert heights and max(heights) < 1.5, heights
+
+
+def _assert_columns_fit(entry) -> None:
+    """Every column of a metadata entry's table inside the entry's value cell, none cut off at its edge."""
+    overflow = entry.evaluate(
+        """entry => {
+          const edge = entry.lastElementChild.getBoundingClientRect().right;
+          return [...entry.querySelectorAll('th')].map(th => th.getBoundingClientRect().right - edge);
+        }"""
+    )
+    assert overflow and max(overflow) <= 0, overflow
 
 
 @pytest.fixture
@@ -192,12 +223,20 @@ def test_the_catalogue_finds_a_named_cpu_and_the_assets_show_their_column_schema
     for key in ("catalogue", "cpus_by_rating_and_confidence", "cpus_rated", "error_rate_percent"):
         expect(page.get_by_text(key, exact=True).first).to_be_visible()
     catalogue = page.get_by_role("row").filter(has=page.get_by_text("catalogue", exact=True))
-    catalogue.get_by_text("[Show Markdown]").click()
-    row = page.get_by_role("dialog").get_by_role("row").filter(has=page.get_by_text(name, exact=True))
+    # Listed inline from its top, by name (a table value: a Markdown dialog opened at its bottom).
+    catalogue.get_by_role("columnheader").first.scroll_into_view_if_needed()
+    expect(catalogue.get_by_role("columnheader")).to_have_text(["name", "good", "n", "confidence"])
+    expect(catalogue.locator("tbody tr").first).to_be_in_viewport()
+    names = [cell.replace("\u00a0", " ").strip() for cell in catalogue.locator("tbody tr td:nth-child(1)").all_inner_texts()]
+    assert names == sorted(names) and len(names) == scalar(served.app_url, "SELECT count(*) FROM cpu")
+    _assert_names_on_one_line(catalogue)
+    _assert_columns_fit(catalogue)
+    page.screenshot(path=ROOT / "docs" / "cpu_catalogue.png")
+    row = catalogue.locator("tbody tr").filter(has=page.get_by_text(name, exact=True))
     expect(row).to_have_count(1)
     row.scroll_into_view_if_needed()
     expect(row).to_contain_text(f"{float(good):g}")
-    page.screenshot(path=ROOT / "docs" / "cpu_catalogue.png")
+    page.screenshot(path=ARTIFACTS / "cpu_catalogue_found.png")
 
     # A loaded table's column schema, each column with its type.
     page.goto(served.stack.url + "/assets/cpus")

@@ -36,17 +36,45 @@ def error_rate(performance: pd.DataFrame) -> float:
     return float(performance["error"].notna().mean()) if len(performance) else 0.0
 
 
-def best_value(performance: pd.DataFrame, count: int = 10) -> pd.DataFrame:
-    """The `count` CPUs with the lowest dollars per multi-thread mark (best first)."""
-    valued = performance.dropna(subset=["dollar_per_mark_multi"])
+# The least confidence a CPU's price targets need for the best-value ranking: a CPU priced from one
+# or two listings would otherwise head it on a price nobody can count on (issue 20).
+RANKED_CONFIDENCE = "medium"
+RANKED_MIN_SAMPLE = dict(CONFIDENCE_BY_MIN_SAMPLE)[RANKED_CONFIDENCE]
+# In short lines, each ending in a Markdown line break: the UI does not wrap the text above a table.
+BEST_VALUE_RULE = (
+    f"Ranked only among CPUs with at least `{RANKED_CONFIDENCE}`  \n"
+    f"confidence ({RANKED_MIN_SAMPLE}+ listings priced, n),  \n"
+    "lowest $ per multi-thread PassMark point first."
+)
+# Short headers, so that a preview's columns fit beside the CPU names (the schema of a table value
+# describes each with its full name's description, column_descriptions.py).
+PREVIEW_HEADERS = {
+    "price_target_good": "good",
+    "price_target_sample_size": "n",
+    "price_target_confidence": "confidence",
+    "dollar_per_mark_multi": "$/multi",
+    "performance_value_percentile": "percentile",
+}
+
+
+def best_value(price_targets: pd.DataFrame, performance: pd.DataFrame, count: int = 10) -> pd.DataFrame:
+    """The `count` CPUs with the lowest dollars per multi-thread mark (best first) among those whose
+    targets have at least `RANKED_CONFIDENCE`: `name`, `$/multi`, `percentile`, `n` (the sample size)
+    and `confidence` (`PREVIEW_HEADERS`). Few and short columns (the rating, which follows the
+    percentile, left out): the UI shows a short Markdown value (under 1,000 characters) inline on the asset's
+    page, in a column about 450 pixels wide."""
+    merged = _per_cpu(price_targets, performance)
+    ranked = [label for label, minimum in CONFIDENCE_BY_MIN_SAMPLE if minimum >= RANKED_MIN_SAMPLE]
+    valued = merged[merged["price_target_confidence"].isin(ranked)].dropna(subset=["dollar_per_mark_multi"])
     columns = [
         "name",
         "dollar_per_mark_multi",
-        "dollar_per_mark_single",
         "performance_value_percentile",
-        "performance_value_rating",
+        "price_target_sample_size",
+        "price_target_confidence",
     ]
-    return valued.sort_values(["percentile_unrounded", "name"]).head(count)[columns].reset_index(drop=True)
+    best = valued.sort_values(["percentile_unrounded", "name"]).head(count)[columns].reset_index(drop=True)
+    return best.rename(columns=PREVIEW_HEADERS)
 
 
 # The columns of the catalogue, one row per CPU: what an operator looks a CPU up for.
@@ -57,6 +85,8 @@ CATALOGUE_COLUMNS = [
     *PERFORMANCE_COLUMNS,
     "error",
 ]
+# What the UI's inline catalogue shows of each CPU (about 450 pixels wide beside the asset's definition).
+CATALOGUE_PREVIEW_COLUMNS = ["name", "price_target_good", "price_target_sample_size", "price_target_confidence"]
 NOT_RATED = "not rated"
 
 

@@ -66,7 +66,7 @@ def failure_reason(error) -> str:
 
 def failure_summary(events: Iterable[dg.DagsterEvent]) -> list[str]:
     """One line (more for an unknown error's chain, indented) per cause of the run's failed steps, each
-    cause once with the steps it failed: `failed: cpus, listings: database "x" does not exist ...`."""
+    cause once with the steps it failed: `failed: cpus, listing_figures: database "x" does not exist ...`."""
     steps_by_cause: dict[str, list[str]] = {}
     for event in events:
         if event.is_step_failure:

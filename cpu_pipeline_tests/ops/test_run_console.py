@@ -46,9 +46,10 @@ def _failure(step_key: str, error) -> SimpleNamespace:
 
 def test_the_summary_says_each_cause_once_with_the_steps_it_failed():
     other = SimpleNamespace(is_step_failure=False)
-    events = [_failure("cpus", RETRIED), other, _failure("listings", RETRIED), _failure("x", BUG)]
+    events = [_failure("cpus", RETRIED), other, _failure("listing_figures", RETRIED), _failure("x", BUG)]
     assert run_console.failure_summary(events) == [
-        "failed: cpus, listings: the database server at h:5432 refuses connections: start it (still so after the step's retries)",
+        "failed: cpus, listing_figures: the database server at h:5432 refuses connections: start it "
+        "(still so after the step's retries)",
         "failed: x: KeyError: 'x'",
     ]
 

@@ -1,5 +1,5 @@
 """Deal Brain's `cpu` and `listing` tables as external assets: the lineage starts where the data does.
-Deal Brain's application writes them; the loaders `cpus` and `listings` read them, and the write-back
+Deal Brain's application writes them; the loaders `cpus` and `listing_figures` read them, and the write-back
 `cpu_analytics` writes its columns back into `cpu` (its `dagster/table_name` says so). The write-back is
 not drawn upstream of `deal_brain/cpu`: that edge would close a cycle, and the graph shows what each
 run reads.

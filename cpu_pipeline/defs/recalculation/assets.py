@@ -1,4 +1,4 @@
-"""The five assets of the group `cpu_metrics`: load `cpus` and `listings` from Deal Brain's tables
+"""The five assets of the group `cpu_metrics`: load `cpus` and `listing_figures` from Deal Brain's tables
 (the external assets `deal_brain/cpu` and `deal_brain/listing`), derive the price targets and the
 performance metrics with `cpu_pipeline.analytics`, and write them back into the `cpu` table
 (`cpu_analytics`). Owners and kinds are applied by the root definitions.
@@ -20,7 +20,7 @@ from cpu_pipeline.analytics.price_targets import price_targets
 from cpu_pipeline.defs.deal_brain import assets as deal_brain
 from cpu_pipeline.defs.recalculation import checks
 from cpu_pipeline.lib.app_database import AppDatabase
-from cpu_pipeline.lib.metadata import PREVIEW_ROWS, TABLE_NAME, markdown, percent, table_metadata
+from cpu_pipeline.lib.metadata import PREVIEW_ROWS, TABLE_NAME, markdown, percent, table, table_metadata
 from cpu_pipeline.lib.pools import CPU_METRICS_POOL
 from cpu_pipeline.lib.retries import read_retrying
 
@@ -62,7 +62,7 @@ def cpus(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.Mat
     "the usable adjusted prices, their quartiles and outliers, and the listings whose price is not a finite number. "
     "On PostgreSQL the database computes them in one statement: no listing leaves it.",
 )
-def listings(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
+def listing_figures(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg.MaterializeResult[pd.DataFrame]:
     frame = read_retrying(context, app_database.load_listing_figures)
     return dg.MaterializeResult(
         value=frame,
@@ -80,10 +80,10 @@ def listings(context: dg.AssetExecutionContext, app_database: AppDatabase) -> dg
     "could not decide a written value is recomputed exactly from its prices, read for it alone.",
 )
 def cpu_price_targets(
-    context: dg.AssetExecutionContext, app_database: AppDatabase, cpus: pd.DataFrame, listings: pd.DataFrame
+    context: dg.AssetExecutionContext, app_database: AppDatabase, cpus: pd.DataFrame, listing_figures: pd.DataFrame
 ):  # checks make several outputs: no annotation
     statistics = exact_where_needed(
-        cpus, listings, lambda cpu_ids: read_retrying(context, lambda: app_database.load_usable_prices(cpu_ids))
+        cpus, listing_figures, lambda cpu_ids: read_retrying(context, lambda: app_database.load_usable_prices(cpu_ids))
     )
     frame = price_targets(statistics)
     confidence = frame["price_target_confidence"].value_counts()
@@ -167,11 +167,14 @@ def cpu_analytics(
             "cpus_in_error": in_error,
             "error_rate_percent": percent(performance.error_rate),
             "cpus_by_rating_and_confidence": markdown(write_back.counts_by_rating_and_confidence(catalogue)),
-            "best_value": markdown(write_back.best_value(performance.per_cpu, PREVIEW_ROWS)),
+            "best_value": markdown(
+                write_back.best_value(cpu_price_targets, performance.per_cpu, PREVIEW_ROWS), caption=write_back.BEST_VALUE_RULE
+            ),
             "errors": markdown(performance.errors.head(PREVIEW_ROWS * 2)),
-            # Every CPU, found by name in its dialog ([Show Markdown]) with the browser's search; as a
-            # table value the UI would list them all inline on the asset's page. `cpu-pipeline show` gives one.
-            "catalogue": markdown(catalogue),
+            # Every CPU, by name, found with the browser's search; `cpu-pipeline show` gives all of one.
+            # A table value, listed inline from its top with the columns its place on the page fits:
+            # as Markdown, its dialog opened at its bottom (the UI focuses the Close button below it).
+            "catalogue": table(catalogue[write_back.CATALOGUE_PREVIEW_COLUMNS], write_back.PREVIEW_HEADERS),
         },
         check_results=checks.write_back_results(total, written, in_error),
     )

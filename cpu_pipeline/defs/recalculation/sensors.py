@@ -5,7 +5,7 @@ are the real job (maximum runtime, failure hook, alerts, history snapshot), each
 signal it was requested for in its run key (numbered: a signal can come back to an earlier value) and in
 the tag `LISTING_CHANGE_TAG`, so the UI says why it ran. Each change it acts on is also recorded as an
 observation of the external asset `deal_brain/listing` whose data version is the signal: the asset's
-page shows when the source changed, and the `listings` materialisation of the run that followed names
+page shows when the source changed, and the `listing_figures` materialisation of the run that followed names
 that observation as its input.
 
 While a recalculation is queued or in progress (a run set to write the targets back, however launched)

@@ -5,11 +5,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from cpu_pipeline.analytics import listing_figures
+from cpu_pipeline.analytics import listing_figures, write_back
 from cpu_pipeline.analytics_columns import PERFORMANCE_COLUMNS, PRICE_TARGET_COLUMNS
 from cpu_pipeline.database import schema
 from cpu_pipeline.defs.recalculation import assets, checks
 from cpu_pipeline.lib.app_database import AppDatabase
+from cpu_pipeline.lib.metadata import plain_text
 from cpu_pipeline_tests import catalogues
 from cpu_pipeline_tests.catalogues import WORKED_HIGH, WORKED_MEDIUM, cpu, listings_for
 from cpu_pipeline_tests.conftest import fresh_postgres_database
@@ -76,8 +77,7 @@ def test_metadata_reports_counts_error_rate_and_a_preview(sqlite_url):
     assert metadata["error_rate_percent"] == 0.0
     assert metadata["cpus_with_targets"] == 12
     assert metadata["cpus_rated"] == 12
-    assert metadata["best_value"].count("| Test CPU") == 10
-    [loaded] = result.asset_materializations_for_node("listings")
+    [loaded] = result.asset_materializations_for_node("listing_figures")
     assert loaded.metadata["dagster/row_count"].value == 12  # one row per CPU: the listings summarised
     assert loaded.metadata["active_listings"].value == 36
 
@@ -89,7 +89,7 @@ def _preview(result: dg.ExecuteInProcessResult, node: str, name: str) -> str:
 
 def _preview_column(preview: str, column: int) -> list[str]:
     """One column's cells of a Markdown table, as shown (the header and the rule left out)."""
-    return [line.split("|")[column + 1].strip() for line in preview.splitlines()[2:]]
+    return [line[column] for line in _cells(preview)[1:]]
 
 
 def test_a_latin1_database_is_recalculated_with_its_names_intact():
@@ -118,7 +118,7 @@ def test_previews_show_names_as_stored_and_a_missing_value_as_an_empty_cell(post
     catalogues.write(
         postgres_url,
         [cpu(1, name=""), cpu(2, name="5600", multi=8_000), cpu(3, name="1e3", multi=12_000, single=2_500)],
-        listings_for(1, WORKED_HIGH) + listings_for(2, WORKED_MEDIUM) + listings_for(3, [500, 520]),
+        listings_for(1, WORKED_HIGH) + listings_for(2, WORKED_MEDIUM) + listings_for(3, [500, 510, 520, 505, 515]),
     )
     result = materialize(postgres_url)
     assert result.success
@@ -196,7 +196,7 @@ def test_above_the_warning_threshold_the_gate_warns_and_the_write_back_goes_ahea
     assert pd.isna(table.loc[1, "price_target_updated_at"])
     assert table.loc[2:, "price_target_updated_at"].notna().all()
     [performance] = result.asset_materializations_for_node("cpu_performance_metrics")
-    assert "Test CPU 1" in performance.metadata["errors"].value
+    assert "Test CPU 1" in plain_text(performance.metadata["errors"].value)
     # The stored value as a plain number, never numpy's repr (np.int64(-5)).
     assert "cpu_mark_multi is not a whole non-negative number: -5 " in performance.metadata["errors"].value
     assert "np." not in performance.metadata["errors"].value
@@ -236,7 +236,7 @@ def test_the_derivations_can_be_called_directly_with_frames(sqlite_url):
     catalogues.write(sqlite_url, *rows)  # where the step reads the prices of a CPU it recomputes exactly
     cpus, figures = pd.DataFrame(rows[0]), listing_figures.summarise(pd.DataFrame(rows[1]))
     targets = assets.cpu_price_targets(
-        context=dg.build_asset_context(), app_database=AppDatabase(url=sqlite_url), cpus=cpus, listings=figures
+        context=dg.build_asset_context(), app_database=AppDatabase(url=sqlite_url), cpus=cpus, listing_figures=figures
     )
     assert targets.value.set_index("cpu_id").loc[1, "price_target_good"] == 400.0
     assert all(check.passed for check in targets.check_results)
@@ -298,18 +298,22 @@ def test_the_catalogue_shows_every_cpu_with_its_targets_values_and_error(sqlite_
     catalogues.write(sqlite_url, cpus, listings)
     result = materialize(sqlite_url)
     [written] = result.asset_materializations_for_node("cpu_analytics")
-    [header, *lines] = _cells(written.metadata["catalogue"].value)
-    rows = {line[1]: dict(zip(header, line)) for line in lines}
-    assert header[:2] == ["cpu_id", "name"] and len(rows) == 21
-    assert rows["AMD Ryzen 5 5600"]["error"] == "cpu_mark_multi is not a whole non-negative number: -5"
-    assert rows["AMD Ryzen 5 5600"]["performance_value_rating"] == ""
+    catalogue = written.metadata["catalogue"].value
+    assert [column.name for column in catalogue.schema.columns] == ["name", "good", "n", "confidence"]
+    rows = {plain_text(record.data["name"]): record.data for record in catalogue.records}
+    assert len(rows) == 21 and list(rows) == sorted(rows)  # every CPU, in error or not, by name
+    assert rows["AMD Ryzen 5 5600"]["n"] == 3
     first = catalogues.cpu_table(sqlite_url).loc[1]
-    for column in ("price_target_good", "price_target_sample_size", "dollar_per_mark_multi"):
-        assert float(rows["Test CPU 1"][column]) == first[column]
-    assert rows["Test CPU 1"]["price_target_confidence"] == first["price_target_confidence"]
-    assert rows["Test CPU 1"]["error"] == ""
-    assert rows["Intel Core i3-9100"]["price_target_confidence"] == "insufficient"
-    assert rows["Intel Core i3-9100"]["price_target_good"] == ""
+    for column, shown in (
+        ("price_target_good", "good"),
+        ("price_target_sample_size", "n"),
+        ("price_target_confidence", "confidence"),
+    ):
+        assert rows["Test CPU 1"][shown] == first[column]
+    assert rows["Intel Core i3-9100"]["confidence"] == "insufficient"
+    assert rows["Intel Core i3-9100"]["good"] is None
+    # Names stay on one line in the UI: their spaces are no-break spaces.
+    assert rows["Intel Core i3-9100"]["name"] == "Intel\u00a0Core\u00a0i3-9100"
     # One view of the counts per rating (rows) and per confidence (columns); 19 rated CPUs, 2 not rated.
     counts = {line[0]: line[1:] for line in _cells(written.metadata["cpus_by_rating_and_confidence"].value)}
     assert counts["rating"] == ["high", "medium", "low", "insufficient", "total"]
@@ -319,9 +323,29 @@ def test_the_catalogue_shows_every_cpu_with_its_targets_values_and_error(sqlite_
 
 
 def _cells(preview: str) -> list[list[str]]:
-    """Every line of a Markdown table, the header included, as its cells (the rule left out)."""
-    lines = preview.splitlines()
+    """Every line of a Markdown table, the header included, as its cells (the caption above it and the
+    rule left out; no-break spaces read as spaces)."""
+    lines = [line for line in plain_text(preview).splitlines() if line.startswith("|")]
     return [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines[:1] + lines[2:]]
+
+
+def test_best_value_ranks_only_cpus_with_at_least_medium_confidence_and_shows_n_and_confidence(sqlite_url):
+    # CPU 3 has the cheapest points of all, but from two listings (low confidence): left out, and said so.
+    catalogues.write(
+        sqlite_url,
+        [cpu(1), cpu(2, name="AMD Ryzen 5 5600", multi=8_000), cpu(3, multi=50_000), cpu(4, multi=12_000)],
+        listings_for(1, WORKED_HIGH) + listings_for(2, WORKED_MEDIUM) + listings_for(3, [100, 110]) + listings_for(4, [500]),
+    )
+    result = materialize(sqlite_url)
+    assert result.success
+    best_value = _preview(result, "cpu_analytics", "best_value")
+    assert best_value.startswith(write_back.BEST_VALUE_RULE + "\n\n")
+    rule = " ".join(line.strip() for line in write_back.BEST_VALUE_RULE.splitlines())
+    assert "Ranked only among CPUs with at least `medium` confidence (5+ listings priced, n)" in rule
+    [header, *rows] = _cells(best_value)
+    assert header == ["name", "$/multi", "percentile", "n", "confidence"]
+    assert [(row[0], row[3], row[4]) for row in rows] == [("Test CPU 1", "10", "high"), ("AMD Ryzen 5 5600", "7", "medium")]
+    assert "| AMD\u00a0Ryzen\u00a05\u00a05600 |" in best_value
 
 
 def test_a_cpu_the_databases_float_sum_cannot_decide_is_recomputed_exactly_and_counted(postgres_url):
@@ -332,5 +356,5 @@ def test_a_cpu_the_databases_float_sum_cannot_decide_is_recomputed_exactly_and_c
     assert catalogues.cpu_table(postgres_url).loc[1, "price_target_good"] == 455.56
     [targets] = result.asset_materializations_for_node("cpu_price_targets")
     assert targets.metadata["cpus_recomputed_exactly"].value == 1
-    [summary] = result.asset_materializations_for_node("listings")
+    [summary] = result.asset_materializations_for_node("listing_figures")
     assert summary.metadata["dagster/row_count"].value == 2  # one row per CPU: no listing left the database
