@@ -61,13 +61,18 @@ def _whole_number(value: str) -> int | None:
     return int(value) if re.fullmatch(r"\s*[0-9]+\s*", value) else None
 
 
-def _seconds(value: str) -> int:
-    seconds = _whole_number(value)
-    if seconds is None:
-        raise ValueError("not a whole number above 0 (seconds without a unit: `3600`, not `1h`)")
-    if seconds == 0:
+def _above_zero(value: str, unit: str, example: str) -> int:
+    """A whole number above 0 of `unit`s, written without the unit (`example`)."""
+    number = _whole_number(value)
+    if number is None:
+        raise ValueError(f"not a whole number {unit}above 0 ({example})")
+    if number == 0:
         raise ValueError("0 is not above 0")
-    return seconds
+    return number
+
+
+def _seconds(value: str) -> int:
+    return _above_zero(value, "", "seconds without a unit: `3600`, not `1h`")
 
 
 def _freshness_window(value: str) -> int:
@@ -99,12 +104,7 @@ def default_freshness_warn(window_seconds: int) -> int | None:
 
 
 def _days(value: str) -> int:
-    days = _whole_number(value)
-    if days is None:
-        raise ValueError("not a whole number of days above 0 (`30`, not `30d`)")
-    if days == 0:
-        raise ValueError("0 is not above 0")
-    return days
+    return _above_zero(value, "of days ", "`30`, not `30d`")
 
 
 def _port(value: str) -> int:
