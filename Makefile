@@ -72,7 +72,9 @@ lint: install
 dev: install $(EMBEDDED_HOME)/dagster.yaml
 	DAGSTER_HOME=$(EMBEDDED_HOME) $(BIN)/cpu-pipeline preflight
 	@echo "Dagster UI on http://$${DAGSTER_HOST:-127.0.0.1}:$${DAGSTER_PORT:-3000} once it has loaded; Ctrl-C stops it."
-	DAGSTER_HOME=$(EMBEDDED_HOME) $(BIN)/dagster dev -w workspace.yaml -h $${DAGSTER_HOST:-127.0.0.1} -p $${DAGSTER_PORT:-3000} \
+	@echo "(Dagster's warning that the dagster.yaml in this folder 'will not be used' is expected: $(EMBEDDED_HOME)/dagster.yaml is a copy of it.)"
+	@# `dagster dev` warns that `dg dev` supersedes it; `dg dev` lacks the log-level options used here.
+	PYTHONWARNINGS='ignore:Function `dev_command` is superseded' DAGSTER_HOME=$(EMBEDDED_HOME) $(BIN)/dagster dev -w workspace.yaml -h $${DAGSTER_HOST:-127.0.0.1} -p $${DAGSTER_PORT:-3000} \
 		--log-level $${DAGSTER_LOG_LEVEL:-warning} --code-server-log-level $${DAGSTER_LOG_LEVEL:-warning}
 
 # The production stack on instances/production/dagster.yaml: needs DAGSTER_PG_URL and DATABASE_URL.
