@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -269,10 +270,20 @@ DATABASE_URL_HELP = "SQLAlchemy URL, e.g. postgresql://user:password@host:5432/d
 SCHEMA_HELP = "the schema of the pipeline's own tables (default: $CPU_PIPELINE_SCHEMA, else cpu_pipeline)"
 
 
+class _MaskingParser(argparse.ArgumentParser):
+    """argparse's parser whose usage errors show every URL in them masked (`engine.masked`): argparse
+    repeats the arguments it refuses, e.g. `run --database-url postgresql://user:secret@host/db`."""
+
+    def error(self, message: str):
+        if "://" in message:
+            from cpu_pipeline.database.engine import masked
+
+            message = re.sub(r"[A-Za-z][\w+.-]*://\S+", lambda url: masked(url.group()), message)
+        super().error(message)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="cpu-pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = _MaskingParser(prog="cpu-pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, help: str, handler, environment: str = "") -> argparse.ArgumentParser:

@@ -195,3 +195,19 @@ def test_a_run_terminated_while_its_write_back_waits_on_a_row_lock_is_canceled_w
     assert (status, still_running) == ("CANCELED", 0)
     assert elapsed < CANCEL_DEADLINE_SECONDS
     assert served.wait_for_run(served.launch()) == "SUCCESS"  # the next run is not kept queued
+
+
+@pytest.mark.parametrize("where", ["userinfo", "query"])
+@pytest.mark.parametrize("command", ["run", "show", "health"])
+def test_a_usage_error_repeating_a_database_url_shows_it_masked(command, where, capsys):
+    # These commands take the database from DATABASE_URL, not --database-url: argparse refuses the option
+    # and repeats what it refused, which a newcomer who just ran `setup --database-url ...` passes.
+    url = _with_password("postgresql://postgres@127.0.0.1:5432/deal_brain", where)
+    args = [command, "1", "--database-url", url] if command == "show" else [command, "--database-url", url]
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(args)
+    assert exit_.value.code == 2
+    shown = capsys.readouterr().err
+    assert "unrecognized arguments: --database-url" in shown
+    scheme = "postgresql" if where == "userinfo" else "postgresql+psycopg2"  # the URL as given
+    _assert_masked(shown, _masked_form("postgresql://postgres@127.0.0.1:5432/deal_brain", where, scheme))
