@@ -60,9 +60,12 @@ class Served:
     def log(self, name: str) -> str:
         return (self.home / f"{name}.log").read_text()
 
-    def set_schedule_running(self, running: bool, timeout: float = 180) -> None:
+    def set_schedule_running(self, running: bool, timeout: float = 600) -> None:
         """Start or stop the every-minute schedule; when stopping, wait until every run it (or anything
-        else) launched has finished, so that the one run slot is free for the next test."""
+        else) launched has finished, so that the one run slot is free for the next test. The deadline is
+        a loaded machine's: the runs launched beside the schedule's (test_every_run_watched launches the
+        served ways at once) queue one by one in the pool, each with its snapshot, and 180 s ran out once
+        at a load of about 12."""
         if running:
             started = self.graphql(
                 """mutation($selector: ScheduleSelector!) {
