@@ -102,7 +102,10 @@ def make_template_runs(home: Path, env: dict, port: int, timeout: float = 600) -
                     dg.RunsFilter(job_name="snapshot_cpu_price_history", statuses=list(FINISHED))
                 )
                 if snapshots:
-                    return [recalculation, snapshots[0].dagster_run.run_id]
+                    snapshot = snapshots[0].dagster_run
+                    if snapshot.status != DagsterRunStatus.SUCCESS:  # a copy of it would stand for no real snapshot
+                        raise RuntimeError(f"the template snapshot {snapshot.run_id} ended {snapshot.status.value}")
+                    return [recalculation, snapshot.run_id]
                 time.sleep(1)
         finally:
             instance.dispose()
@@ -319,17 +322,61 @@ def compute_logs(storage: Path) -> tuple[int, int, int]:
 
 
 def autovacuum(engine: sa.Engine) -> None:
-    """VACUUM (not FULL) every table autovacuum would, with its default settings: more dead rows than
-    50 and a fifth of its rows (autovacuum_vacuum_threshold, autovacuum_vacuum_scale_factor)."""
+    """What autovacuum would do, with the server's autovacuum settings (PostgreSQL 15's defaults unless
+    changed): VACUUM (not FULL) every table with more dead rows than autovacuum_vacuum_threshold (50) plus
+    autovacuum_vacuum_scale_factor (a fifth) of its rows, or more rows inserted since its last vacuum than
+    autovacuum_vacuum_insert_threshold (1,000) plus autovacuum_vacuum_insert_scale_factor (a fifth) of them;
+    then ANALYZE every table with more rows changed since its last analysis than autovacuum_analyze_threshold
+    (50) plus autovacuum_analyze_scale_factor (a tenth) of them (ANALYZE updates the row counts the
+    thresholds scale with). A VACUUM of a table vacuums its TOAST table and its indexes too."""
+    setting = "CAST(current_setting('autovacuum_{}') AS float8)".format
+    rows = "greatest(c.reltuples, 0)"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         due = connection.execute(
             sa.text(
-                "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
-                "WHERE s.n_dead_tup > 50 + 0.2 * greatest(c.reltuples, 0)"
+                "SELECT s.relname, "
+                f"s.n_dead_tup > {setting('vacuum_threshold')} + {setting('vacuum_scale_factor')} * {rows} "
+                f"OR s.n_ins_since_vacuum > {setting('vacuum_insert_threshold')} "
+                f"+ {setting('vacuum_insert_scale_factor')} * {rows}, "
+                f"s.n_mod_since_analyze > {setting('analyze_threshold')} + {setting('analyze_scale_factor')} * {rows} "
+                "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.schemaname = 'public'"
             )
-        ).scalars()
-        for table in list(due):
-            connection.execute(sa.text(f'VACUUM "{table}"'))
+        ).all()
+        for table, vacuum, analyze in due:
+            if vacuum:
+                connection.execute(sa.text(f'VACUUM "{table}"'))
+            if analyze:
+                connection.execute(sa.text(f'ANALYZE "{table}"'))
+
+
+def tick_relations(engine: sa.Engine) -> tuple[int, int, int]:
+    """job_ticks's bytes in its heap (its rows' pages), its indexes and its TOAST table (with its index)."""
+    with engine.connect() as connection:
+        return connection.execute(
+            sa.text(
+                "SELECT pg_relation_size(c.oid), pg_indexes_size(c.oid), "
+                "coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0) FROM pg_class c "
+                "WHERE c.oid = CAST('job_ticks' AS regclass)"
+            )
+        ).one()
+
+
+def flush_statistics_on_checkin() -> None:
+    """Make every connection of this process flush its table statistics (the dead and inserted rows
+    autovacuum's thresholds read) when it goes back to its pool. A PostgreSQL backend otherwise flushes
+    them at most once a second, or 10 s later when idle: for a simulated day squeezed into a few seconds,
+    hours of deletes would be missing from `autovacuum`'s check, which would then vacuum later than
+    autovacuum does on a server, seconds of real time after a threshold is crossed."""
+
+    def flush(dbapi_connection, connection_record) -> None:
+        if dbapi_connection is None:  # invalidated
+            return
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_force_next_flush()")
+        # The backend flushes on going idle, before it answers the commit: the statistics are in once it returns.
+        dbapi_connection.commit()
+
+    sa.event.listen(sa.pool.Pool, "checkin", flush)
 
 
 def _mb(size: int) -> str:
@@ -347,6 +394,7 @@ def simulate(args: argparse.Namespace, dagster_url: str, app_url: str, home: Pat
     os.environ.update(env)  # read by the instance's dagster.yaml in this process too
     templates = make_template_runs(home, env, args.port)
     began = time.monotonic()
+    flush_statistics_on_checkin()
     storage = home / "storage"
     dagster = sa.create_engine(dagster_url)
     instance = dg.DagsterInstance.from_config(str(home))
@@ -368,6 +416,7 @@ def simulate(args: argparse.Namespace, dagster_url: str, app_url: str, home: Pat
     header = (
         ["day", "runs", "event rows", "ticks"]
         + [f"{table} MB" for table in SHOWN_TABLES]
+        + ["job_ticks heap MB", "job_ticks indexes MB", "job_ticks TOAST MB"]
         + ["other MB", "database MB", "compute logs MB", "on disk MB", "run folders"]
     )
     print(" | ".join(header), flush=True)
@@ -393,6 +442,7 @@ def simulate(args: argparse.Namespace, dagster_url: str, app_url: str, home: Pat
                 changes = sum(1 for at in due if at != day_start + NIGHTLY)
                 started = {"snapshot_after_recalculation": len(due), "recalculate_on_listing_change": changes}
                 write_ticks(connection, instance, sensors, block, started)
+                connection.execute(sa.text("SELECT pg_stat_force_next_flush()"))  # held, never checked in
                 connection.commit()
                 purge_ticks(instance, sensors, block_end, args.maintenance)
                 if args.maintenance and block <= day_start + MAINTENANCE_TIME < block_end:
@@ -409,7 +459,7 @@ def simulate(args: argparse.Namespace, dagster_url: str, app_url: str, home: Pat
                     f"{count(dagster, 'event_logs'):,}",
                     f"{count(dagster, 'job_ticks'):,}",
                 ]
-                row += [_mb(value) for value in shown] + [
+                row += [_mb(value) for value in [*shown, *tick_relations(dagster)]] + [
                     _mb(other),
                     _mb(size["database"]),
                     _mb(log_bytes),
