@@ -18,15 +18,17 @@ two schedules. Then, as the daemon and the schedule would:
   defaults `--without-maintenance`), every 4 simulated hours rather than after every tick;
 - the maintenance: `cpu_pipeline.ops.maintenance.delete_old_runs` at 04:15 with the retention of
   CPU_PIPELINE_RUN_RETENTION_DAYS (`--retention-days`, 30), the same function the job runs;
-- VACUUM (not FULL) of each table autovacuum would vacuum with its default settings (more dead rows than
-  50 and a fifth of the table's), checked every 4 simulated hours: this machine's PostgreSQL runs with
-  autovacuum = off (a production server has it on), and without a vacuum the sizes would count dead rows
-  whose space a production server reuses.
+- what autovacuum would do, checked every 4 simulated hours (`autovacuum`): this machine's PostgreSQL
+  runs with autovacuum = off (a production server has it on), and without a vacuum the sizes would count
+  dead rows whose space a production server reuses. The check reads statistics every connection has
+  just flushed, after waiting for the server's transactions older than the 4 hours to end
+  (`wait_for_older_transactions`): squeezed into seconds, neither the statistics' delay nor another
+  database's transaction of a few minutes would stand for what they do on a server.
 
-Prints, on the days of `--report`, the storage's size by table (pg_total_relation_size: rows, indexes
-and TOAST), the database's size, the compute logs' bytes and the number of run folders; then whether
-the size plateaued (day `--days` within 10% of day 60). Exits 1 when the maintenance runs and it did
-not. The databases and the home are removed afterwards.
+Prints, on the days of `--report`, the storage's size by table (pg_total_relation_size: rows, indexes and
+TOAST), job_ticks's heap, indexes and TOAST, the database's size, the compute logs' bytes and the number
+of run folders; then whether the size plateaued (day `--days` within 10% of day 60). Exits 1 when the
+maintenance runs and it did not. The databases and the home are removed afterwards.
 
     .venv/bin/python benchmarks/storage_growth.py                        # a year, with the maintenance
     .venv/bin/python benchmarks/storage_growth.py --without-maintenance  # a year, nothing deleted
@@ -349,6 +351,36 @@ def autovacuum(engine: sa.Engine) -> None:
                 connection.execute(sa.text(f'ANALYZE "{table}"'))
 
 
+def current_xid(engine: sa.Engine) -> int:
+    """The server's next transaction id (64 bits), assigning none."""
+    with engine.connect() as connection:
+        query = "SELECT CAST(CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text) AS bigint)"
+        return connection.execute(sa.text(query)).scalar()
+
+
+def wait_for_older_transactions(engine: sa.Engine, since: int, timeout: float = 900) -> float:
+    """Wait until no session on the server, in any database, still has a transaction or a snapshot from
+    before transaction id `since` (a block's start); returns the seconds waited. PostgreSQL 15 recycles a
+    deleted B-tree page only once it is older than every snapshot on the server (BTPageIsRecyclable checks
+    the shared horizon), and a session of another database held open for minutes, which on a server
+    would hold back a few minutes of page reuse, holds back weeks of simulated days: their indexes would
+    grow on new pages while deleted ones wait. 4 simulated hours are 4 real hours on a server, long
+    enough for ordinary transactions to end, so each block waits for those older than itself."""
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND ("
+        "CAST(CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text) AS bigint) - age(backend_xmin) < :since "
+        "OR CAST(CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text) AS bigint) - age(backend_xid) < :since)"
+    )
+    began = time.monotonic()
+    with engine.connect() as connection:
+        while connection.execute(query, {"since": since}).scalar():
+            connection.rollback()  # a new snapshot for the next look
+            if time.monotonic() - began > timeout:
+                raise TimeoutError(f"sessions on the server kept transactions older than xid {since} for {timeout} s")
+            time.sleep(0.2)
+    return time.monotonic() - began
+
+
 def tick_relations(engine: sa.Engine) -> tuple[int, int, int]:
     """job_ticks's bytes in its heap (its rows' pages), its indexes and its TOAST table (with its index)."""
     with engine.connect() as connection:
@@ -423,6 +455,7 @@ def simulate(args: argparse.Namespace, dagster_url: str, app_url: str, home: Pat
     template_created = {run_id: instance.get_run_record_by_id(run_id).create_timestamp for run_id in templates}
     first_day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=args.days + 2)
     reported = {}
+    waited = 0.0
     with dagster.connect() as connection:
         copier = RunCopier(connection, templates)
         sensors = served_sensors(connection)
@@ -430,6 +463,7 @@ def simulate(args: argparse.Namespace, dagster_url: str, app_url: str, home: Pat
         for day in range(1, args.days + 1):
             day_start = first_day + timedelta(days=day)
             for block in (day_start + timedelta(hours=hours) for hours in range(0, 24, PURGE_EVERY_HOURS)):
+                block_xid = current_xid(dagster)
                 block_end = block + timedelta(hours=PURGE_EVERY_HOURS)
                 due = [day_start + at for at in (NIGHTLY, *CHANGE_TRIGGERED) if block <= day_start + at < block_end]
                 copies = [
@@ -447,6 +481,7 @@ def simulate(args: argparse.Namespace, dagster_url: str, app_url: str, home: Pat
                 purge_ticks(instance, sensors, block_end, args.maintenance)
                 if args.maintenance and block <= day_start + MAINTENANCE_TIME < block_end:
                     maintenance.delete_old_runs(instance, day_start + MAINTENANCE_TIME, args.retention_days, keep=set(templates))
+                waited += wait_for_older_transactions(dagster, block_xid)
                 autovacuum(dagster)
             if day in args.report:
                 size = sizes(dagster)
@@ -470,7 +505,11 @@ def simulate(args: argparse.Namespace, dagster_url: str, app_url: str, home: Pat
                 reported[day] = size["database"]
     instance.dispose()
     dagster.dispose()
-    print(f"simulated {args.days} days in {time.monotonic() - began:,.0f} s (after the template runs)", flush=True)
+    print(
+        f"simulated {args.days} days in {time.monotonic() - began:,.0f} s (after the template runs), "
+        f"{waited:,.0f} s of them waiting for other sessions' older transactions",
+        flush=True,
+    )
     return reported
 
 
