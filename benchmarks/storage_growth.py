@@ -330,25 +330,27 @@ def autovacuum(engine: sa.Engine) -> None:
     autovacuum_vacuum_insert_threshold (1,000) plus autovacuum_vacuum_insert_scale_factor (a fifth) of them;
     then ANALYZE every table with more rows changed since its last analysis than autovacuum_analyze_threshold
     (50) plus autovacuum_analyze_scale_factor (a tenth) of them (ANALYZE updates the row counts the
-    thresholds scale with). A VACUUM of a table vacuums its TOAST table and its indexes too."""
+    thresholds scale with). A VACUUM of a table vacuums its TOAST table and its indexes too. The system
+    catalogs too, as autovacuum does: the temporary tables the run copier truncates every block, and
+    ANALYZE's statistics, leave dead rows in pg_class and pg_statistic."""
     setting = "CAST(current_setting('autovacuum_{}') AS float8)".format
     rows = "greatest(c.reltuples, 0)"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         due = connection.execute(
             sa.text(
-                "SELECT s.relname, "
+                "SELECT format('%I.%I', s.schemaname, s.relname), "
                 f"s.n_dead_tup > {setting('vacuum_threshold')} + {setting('vacuum_scale_factor')} * {rows} "
                 f"OR s.n_ins_since_vacuum > {setting('vacuum_insert_threshold')} "
                 f"+ {setting('vacuum_insert_scale_factor')} * {rows}, "
                 f"s.n_mod_since_analyze > {setting('analyze_threshold')} + {setting('analyze_scale_factor')} * {rows} "
-                "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.schemaname = 'public'"
+                "FROM pg_stat_all_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.schemaname IN ('public', 'pg_catalog')"
             )
         ).all()
         for table, vacuum, analyze in due:
             if vacuum:
-                connection.execute(sa.text(f'VACUUM "{table}"'))
+                connection.execute(sa.text(f"VACUUM {table}"))
             if analyze:
-                connection.execute(sa.text(f'ANALYZE "{table}"'))
+                connection.execute(sa.text(f"ANALYZE {table}"))
 
 
 def current_xid(engine: sa.Engine) -> int:
