@@ -18,15 +18,17 @@ two schedules. Then, as the daemon and the schedule would:
   defaults `--without-maintenance`), every 4 simulated hours rather than after every tick;
 - the maintenance: `cpu_pipeline.ops.maintenance.delete_old_runs` at 04:15 with the retention of
   CPU_PIPELINE_RUN_RETENTION_DAYS (`--retention-days`, 30), the same function the job runs;
-- VACUUM (not FULL) of each table autovacuum would vacuum with its default settings (more dead rows than
-  50 and a fifth of the table's), checked every 4 simulated hours: this machine's PostgreSQL runs with
-  autovacuum = off (a production server has it on), and without a vacuum the sizes would count dead rows
-  whose space a production server reuses.
+- what autovacuum would do, checked every 4 simulated hours (`autovacuum`): this machine's PostgreSQL
+  runs with autovacuum = off (a production server has it on), and without a vacuum the sizes would count
+  dead rows whose space a production server reuses. The check reads statistics every connection has
+  just flushed, after waiting for the server's transactions older than the 4 hours to end
+  (`wait_for_older_transactions`): squeezed into seconds, neither the statistics' delay nor another
+  database's transaction of a few minutes would stand for what they do on a server.
 
-Prints, on the days of `--report`, the storage's size by table (pg_total_relation_size: rows, indexes
-and TOAST), the database's size, the compute logs' bytes and the number of run folders; then whether
-the size plateaued (day `--days` within 10% of day 60). Exits 1 when the maintenance runs and it did
-not. The databases and the home are removed afterwards.
+Prints, on the days of `--report`, the storage's size by table (pg_total_relation_size: rows, indexes and
+TOAST), job_ticks's heap, indexes and TOAST, the database's size, the compute logs' bytes and the number
+of run folders; then whether the size plateaued (day `--days` within 10% of day 60). Exits 1 when the
+maintenance runs and it did not. The databases and the home are removed afterwards.
 
     .venv/bin/python benchmarks/storage_growth.py                        # a year, with the maintenance
     .venv/bin/python benchmarks/storage_growth.py --without-maintenance  # a year, nothing deleted
@@ -102,7 +104,10 @@ def make_template_runs(home: Path, env: dict, port: int, timeout: float = 600) -
                     dg.RunsFilter(job_name="snapshot_cpu_price_history", statuses=list(FINISHED))
                 )
                 if snapshots:
-                    return [recalculation, snapshots[0].dagster_run.run_id]
+                    snapshot = snapshots[0].dagster_run
+                    if snapshot.status != DagsterRunStatus.SUCCESS:  # a copy of it would stand for no real snapshot
+                        raise RuntimeError(f"the template snapshot {snapshot.run_id} ended {snapshot.status.value}")
+                    return [recalculation, snapshot.run_id]
                 time.sleep(1)
         finally:
             instance.dispose()
@@ -319,17 +324,93 @@ def compute_logs(storage: Path) -> tuple[int, int, int]:
 
 
 def autovacuum(engine: sa.Engine) -> None:
-    """VACUUM (not FULL) every table autovacuum would, with its default settings: more dead rows than
-    50 and a fifth of its rows (autovacuum_vacuum_threshold, autovacuum_vacuum_scale_factor)."""
+    """What autovacuum would do, with the server's autovacuum settings (PostgreSQL 15's defaults unless
+    changed): VACUUM (not FULL) every table with more dead rows than autovacuum_vacuum_threshold (50) plus
+    autovacuum_vacuum_scale_factor (a fifth) of its rows, or more rows inserted since its last vacuum than
+    autovacuum_vacuum_insert_threshold (1,000) plus autovacuum_vacuum_insert_scale_factor (a fifth) of them;
+    then ANALYZE every table with more rows changed since its last analysis than autovacuum_analyze_threshold
+    (50) plus autovacuum_analyze_scale_factor (a tenth) of them (ANALYZE updates the row counts the
+    thresholds scale with). A VACUUM of a table vacuums its TOAST table and its indexes too. The system
+    catalogs too, as autovacuum does: the temporary tables the run copier truncates every block, and
+    ANALYZE's statistics, leave dead rows in pg_class and pg_statistic."""
+    setting = "CAST(current_setting('autovacuum_{}') AS float8)".format
+    rows = "greatest(c.reltuples, 0)"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         due = connection.execute(
             sa.text(
-                "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
-                "WHERE s.n_dead_tup > 50 + 0.2 * greatest(c.reltuples, 0)"
+                "SELECT format('%I.%I', s.schemaname, s.relname), "
+                f"s.n_dead_tup > {setting('vacuum_threshold')} + {setting('vacuum_scale_factor')} * {rows} "
+                f"OR s.n_ins_since_vacuum > {setting('vacuum_insert_threshold')} "
+                f"+ {setting('vacuum_insert_scale_factor')} * {rows}, "
+                f"s.n_mod_since_analyze > {setting('analyze_threshold')} + {setting('analyze_scale_factor')} * {rows} "
+                "FROM pg_stat_all_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.schemaname IN ('public', 'pg_catalog')"
             )
-        ).scalars()
-        for table in list(due):
-            connection.execute(sa.text(f'VACUUM "{table}"'))
+        ).all()
+        for table, vacuum, analyze in due:
+            if vacuum:
+                connection.execute(sa.text(f"VACUUM {table}"))
+            if analyze:
+                connection.execute(sa.text(f"ANALYZE {table}"))
+
+
+def current_xid(engine: sa.Engine) -> int:
+    """The server's next transaction id (64 bits), assigning none."""
+    with engine.connect() as connection:
+        query = "SELECT CAST(CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text) AS bigint)"
+        return connection.execute(sa.text(query)).scalar()
+
+
+def wait_for_older_transactions(engine: sa.Engine, since: int, timeout: float = 900) -> float:
+    """Wait until no session on the server, in any database, still has a transaction or a snapshot from
+    before transaction id `since` (a block's start); returns the seconds waited. PostgreSQL 15 recycles a
+    deleted B-tree page only once it is older than every snapshot on the server (BTPageIsRecyclable checks
+    the shared horizon), and a session of another database held open for minutes, which on a server
+    would hold back a few minutes of page reuse, holds back weeks of simulated days: their indexes would
+    grow on new pages while deleted ones wait. 4 simulated hours are 4 real hours on a server, long
+    enough for ordinary transactions to end, so each block waits for those older than itself."""
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND ("
+        "CAST(CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text) AS bigint) - age(backend_xmin) < :since "
+        "OR CAST(CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text) AS bigint) - age(backend_xid) < :since)"
+    )
+    began = time.monotonic()
+    with engine.connect() as connection:
+        while connection.execute(query, {"since": since}).scalar():
+            connection.rollback()  # a new snapshot for the next look
+            if time.monotonic() - began > timeout:
+                raise TimeoutError(f"sessions on the server kept transactions older than xid {since} for {timeout} s")
+            time.sleep(0.2)
+    return time.monotonic() - began
+
+
+def tick_relations(engine: sa.Engine) -> tuple[int, int, int]:
+    """job_ticks's bytes in its heap (its rows' pages), its indexes and its TOAST table (with its index)."""
+    with engine.connect() as connection:
+        return connection.execute(
+            sa.text(
+                "SELECT pg_relation_size(c.oid), pg_indexes_size(c.oid), "
+                "coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0) FROM pg_class c "
+                "WHERE c.oid = CAST('job_ticks' AS regclass)"
+            )
+        ).one()
+
+
+def flush_statistics_on_checkin() -> None:
+    """Make every connection of this process flush its table statistics (the dead and inserted rows
+    autovacuum's thresholds read) when it goes back to its pool. A PostgreSQL backend otherwise flushes
+    them at most once a second, or 10 s later when idle: for a simulated day squeezed into a few seconds,
+    hours of deletes would be missing from `autovacuum`'s check, which would then vacuum later than
+    autovacuum does on a server, seconds of real time after a threshold is crossed."""
+
+    def flush(dbapi_connection, connection_record) -> None:
+        if dbapi_connection is None:  # invalidated
+            return
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_force_next_flush()")
+        # The backend flushes on going idle, before it answers the commit: the statistics are in once it returns.
+        dbapi_connection.commit()
+
+    sa.event.listen(sa.pool.Pool, "checkin", flush)
 
 
 def _mb(size: int) -> str:
@@ -347,6 +428,7 @@ def simulate(args: argparse.Namespace, dagster_url: str, app_url: str, home: Pat
     os.environ.update(env)  # read by the instance's dagster.yaml in this process too
     templates = make_template_runs(home, env, args.port)
     began = time.monotonic()
+    flush_statistics_on_checkin()
     storage = home / "storage"
     dagster = sa.create_engine(dagster_url)
     instance = dg.DagsterInstance.from_config(str(home))
@@ -368,12 +450,14 @@ def simulate(args: argparse.Namespace, dagster_url: str, app_url: str, home: Pat
     header = (
         ["day", "runs", "event rows", "ticks"]
         + [f"{table} MB" for table in SHOWN_TABLES]
+        + ["job_ticks heap MB", "job_ticks indexes MB", "job_ticks TOAST MB"]
         + ["other MB", "database MB", "compute logs MB", "on disk MB", "run folders"]
     )
     print(" | ".join(header), flush=True)
     template_created = {run_id: instance.get_run_record_by_id(run_id).create_timestamp for run_id in templates}
     first_day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=args.days + 2)
     reported = {}
+    waited = 0.0
     with dagster.connect() as connection:
         copier = RunCopier(connection, templates)
         sensors = served_sensors(connection)
@@ -381,6 +465,7 @@ def simulate(args: argparse.Namespace, dagster_url: str, app_url: str, home: Pat
         for day in range(1, args.days + 1):
             day_start = first_day + timedelta(days=day)
             for block in (day_start + timedelta(hours=hours) for hours in range(0, 24, PURGE_EVERY_HOURS)):
+                block_xid = current_xid(dagster)
                 block_end = block + timedelta(hours=PURGE_EVERY_HOURS)
                 due = [day_start + at for at in (NIGHTLY, *CHANGE_TRIGGERED) if block <= day_start + at < block_end]
                 copies = [
@@ -393,10 +478,12 @@ def simulate(args: argparse.Namespace, dagster_url: str, app_url: str, home: Pat
                 changes = sum(1 for at in due if at != day_start + NIGHTLY)
                 started = {"snapshot_after_recalculation": len(due), "recalculate_on_listing_change": changes}
                 write_ticks(connection, instance, sensors, block, started)
+                connection.execute(sa.text("SELECT pg_stat_force_next_flush()"))  # held, never checked in
                 connection.commit()
                 purge_ticks(instance, sensors, block_end, args.maintenance)
                 if args.maintenance and block <= day_start + MAINTENANCE_TIME < block_end:
                     maintenance.delete_old_runs(instance, day_start + MAINTENANCE_TIME, args.retention_days, keep=set(templates))
+                waited += wait_for_older_transactions(dagster, block_xid)
                 autovacuum(dagster)
             if day in args.report:
                 size = sizes(dagster)
@@ -409,7 +496,7 @@ def simulate(args: argparse.Namespace, dagster_url: str, app_url: str, home: Pat
                     f"{count(dagster, 'event_logs'):,}",
                     f"{count(dagster, 'job_ticks'):,}",
                 ]
-                row += [_mb(value) for value in shown] + [
+                row += [_mb(value) for value in [*shown, *tick_relations(dagster)]] + [
                     _mb(other),
                     _mb(size["database"]),
                     _mb(log_bytes),
@@ -420,7 +507,11 @@ def simulate(args: argparse.Namespace, dagster_url: str, app_url: str, home: Pat
                 reported[day] = size["database"]
     instance.dispose()
     dagster.dispose()
-    print(f"simulated {args.days} days in {time.monotonic() - began:,.0f} s (after the template runs)", flush=True)
+    print(
+        f"simulated {args.days} days in {time.monotonic() - began:,.0f} s (after the template runs), "
+        f"{waited:,.0f} s of them waiting for other sessions' older transactions",
+        flush=True,
+    )
     return reported
 
 
