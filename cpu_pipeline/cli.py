@@ -165,18 +165,20 @@ def _instance_home(configured: settings.Settings) -> Path:
 
 
 @contextlib.contextmanager
-def _instance(home: Path) -> Iterator[dg.DagsterInstance]:
+def _instance(home: Path, storage_url: str | None) -> Iterator[dg.DagsterInstance]:
     """The Dagster instance in `home`, closed afterwards. A folder without dagster.yaml (Dagster would
-    make a default instance there) or an instance that cannot be opened is a _CommandFailed."""
+    make a default instance there) or an instance that cannot be opened is a _CommandFailed, its cause
+    said by the one translation of database errors (`engine.explain`), scrubbed of `storage_url`'s secrets."""
     import dagster as dg
+
+    from cpu_pipeline.database.engine import explain
 
     if not (home / "dagster.yaml").is_file():
         raise _CommandFailed(f"{home} holds no dagster.yaml: not a Dagster instance (set DAGSTER_HOME to its folder)")
     try:
         instance = dg.DagsterInstance.from_config(str(home))
     except Exception as error:  # an unreachable server, a bad dagster.yaml: one line, as `health` says it
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise _CommandFailed(f"cannot open the Dagster instance in {home}: {type(error).__name__}: {reason}") from None
+        raise _CommandFailed(f"cannot open the Dagster instance in {home}: {explain(error, storage_url or '')}") from None
     with instance:
         yield instance
 
@@ -185,7 +187,7 @@ def migrate(args: argparse.Namespace, configured: settings.Settings) -> int:
     from cpu_pipeline.ops import migrate as migration
 
     home = _instance_home(configured)
-    with _instance(home) as instance:
+    with _instance(home, configured.dagster_pg_url) as instance:
         try:
             migration.migrate(instance, home, args.backup_dir, back_up=not args.no_backup)
         except migration.MigrationRefused as refused:
@@ -197,7 +199,7 @@ def preflight(_: argparse.Namespace, configured: settings.Settings) -> int:
     from cpu_pipeline.ops import service, storage_schema
 
     home = _instance_home(configured)
-    with _instance(home) as instance:
+    with _instance(home, configured.dagster_pg_url) as instance:
         if out_of_date := storage_schema.out_of_date(instance, home):
             raise _CommandFailed(out_of_date)
         try:
@@ -211,7 +213,7 @@ def preflight(_: argparse.Namespace, configured: settings.Settings) -> int:
 def drain(_: argparse.Namespace, configured: settings.Settings) -> int:
     from cpu_pipeline.ops import in_flight_runs
 
-    with _instance(_instance_home(configured)) as instance:
+    with _instance(_instance_home(configured), configured.dagster_pg_url) as instance:
         endings = in_flight_runs.drain(instance, configured.stop_grace_seconds)
     print(f"drained: {'; '.join(str(ending) for ending in endings) or 'no run was in progress'}.", flush=True)
     return 0
